@@ -1,0 +1,119 @@
+/** Every command the CLI knows: its words, arguments and options. Help and parsing are generated from this. */
+import type { CommandSpec, OptionSpec } from './args';
+
+const WAIT: OptionSpec = { name: 'wait', type: 'boolean', help: 'follow the operation to its end (progress on stderr)' };
+
+export const VM_ACTIONS = ['start', 'stop', 'force-stop', 'reboot', 'suspend', 'resume'] as const;
+export type VmAction = (typeof VM_ACTIONS)[number];
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    path: ['hosts', 'add'],
+    summary: 'Register a hypervisor host (the platform connects over SSH and discovers it)',
+    args: [{ name: 'ADDRESS' }],
+    options: [
+      { name: 'port', type: 'int', value: 'N', min: 1, help: 'SSH port (default 22)' },
+      { name: 'user', type: 'string', value: 'USER', help: 'SSH user (default root)' },
+      { name: 'name', type: 'string', value: 'NAME', help: "the host's name (default: what discovery finds)" },
+    ],
+  },
+  {
+    path: ['hosts', 'import'],
+    summary: 'Register every host listed in a file',
+    args: [{ name: 'FILE' }],
+    options: [],
+    details: [
+      'FILE: one host per line, "address", "address:port", "user@address" or "user@address:port"',
+      '("[v6addr]:port" for IPv6); "#" starts a comment; blank lines are ignored. "-" reads stdin.',
+      'Prints one result per line; exits 1 if any line failed (after trying them all).',
+    ],
+  },
+  { path: ['hosts', 'list'], summary: 'List hosts', args: [], options: [] },
+  { path: ['hosts', 'show'], summary: 'Show one host (by id, name or address)', args: [{ name: 'HOST' }], options: [] },
+  {
+    path: ['hosts', 'disable'],
+    summary: 'Stop placing new VMs on a host',
+    args: [{ name: 'HOST' }],
+    options: [{ name: 'reason', type: 'string', value: 'TEXT', help: 'why (shown in the host view)' }],
+  },
+  { path: ['hosts', 'enable'], summary: 'Place VMs on a disabled host again', args: [{ name: 'HOST' }], options: [] },
+  { path: ['hosts', 'remove'], summary: 'Remove a host (refused while VMs are on it)', args: [{ name: 'HOST' }], options: [] },
+  {
+    path: ['images', 'add'],
+    summary: 'Register an image file on the controller (qcow2 or raw)',
+    args: [{ name: 'PATH' }],
+    options: [
+      { name: 'name', type: 'string', value: 'NAME', help: 'default: the file name without its extension' },
+      { name: 'kernel', type: 'string', value: 'PATH', help: 'direct kernel boot: the kernel file' },
+      { name: 'initrd', type: 'string', value: 'PATH', help: 'direct kernel boot: the initrd file' },
+      { name: 'cmdline', type: 'string', value: 'TEXT', help: 'direct kernel boot: the kernel command line' },
+    ],
+    details: ['Relative paths are made absolute against the current directory (the file must be readable by the platform).'],
+  },
+  { path: ['images', 'list'], summary: 'List images', args: [], options: [] },
+  { path: ['flavors', 'list'], summary: 'List flavors (named VM sizes)', args: [], options: [] },
+  {
+    path: ['flavors', 'create'],
+    summary: 'Create a flavor',
+    args: [{ name: 'NAME' }],
+    options: [
+      { name: 'vcpus', type: 'int', value: 'N', min: 1, help: 'virtual CPUs (required)' },
+      { name: 'memory', type: 'int', value: 'MiB', min: 1, help: 'memory in MiB (required)' },
+      { name: 'disk', type: 'int', value: 'GiB', min: 1, help: 'disk in GiB (required)' },
+    ],
+  },
+  { path: ['flavors', 'delete'], summary: 'Delete a flavor', args: [{ name: 'NAME' }], options: [] },
+  {
+    path: ['vm', 'create'],
+    summary: 'Create a VM',
+    args: [{ name: 'NAME' }],
+    options: [
+      { name: 'flavor', type: 'string', value: 'FLAVOR', help: 'a flavor name (or give --vcpus, --memory and --disk)' },
+      { name: 'vcpus', type: 'int', value: 'N', min: 1, help: 'virtual CPUs' },
+      { name: 'memory', type: 'int', value: 'MiB', min: 1, help: 'memory in MiB' },
+      { name: 'disk', type: 'int', value: 'GiB', min: 1, help: 'disk in GiB' },
+      { name: 'image', type: 'string', value: 'IMAGE', help: 'image name or id (required)' },
+      { name: 'ssh-key', type: 'string', repeat: true, value: 'FILE', help: 'a public key file (every key line in it is added)' },
+      { name: 'user-data', type: 'string', value: 'FILE', help: 'cloud-init user data file (at most 64 KiB)' },
+      { name: 'tag', type: 'string', repeat: true, value: 'KEY=VALUE', help: 'a tag' },
+      { name: 'host', type: 'string', value: 'HOST', help: 'place the VM on this host (id or name)' },
+      { ...WAIT, help: 'wait until the VM runs (or fails); progress on stderr' },
+    ],
+    details: ['Example: minicloud vm create web-1 --flavor small --image minicloud-lab --ssh-key ~/.ssh/id_ed25519.pub --wait'],
+  },
+  {
+    path: ['vm', 'list'],
+    summary: 'List VMs (newest first)',
+    args: [],
+    options: [
+      { name: 'status', type: 'string', value: 'STATUS', help: 'only VMs in this state (deleted VMs only when asked for)' },
+      { name: 'host', type: 'string', value: 'HOST', help: 'only VMs on this host (id or name)' },
+      { name: 'tag', type: 'string', repeat: true, value: 'KEY=VALUE', help: 'only VMs with this tag (filtered by the client)' },
+      { name: 'limit', type: 'int', value: 'N', min: 1, help: 'at most N VMs (default 50)' },
+      { name: 'offset', type: 'int', value: 'N', min: 0, help: 'skip the first N VMs' },
+    ],
+  },
+  { path: ['vm', 'show'], summary: 'Show one VM (by id or name)', args: [{ name: 'VM' }], options: [] },
+  ...VM_ACTIONS.map(
+    (action): CommandSpec => ({
+      path: ['vm', action],
+      summary: {
+        start: 'Start a stopped VM',
+        stop: 'Shut a VM down gracefully',
+        'force-stop': 'Power a VM off at once',
+        reboot: 'Reboot a VM',
+        suspend: "Pause a VM (its memory stays on the host)",
+        resume: 'Resume a suspended VM',
+      }[action],
+      args: [{ name: 'VM' }],
+      options: [WAIT],
+    }),
+  ),
+  { path: ['vm', 'delete'], summary: 'Delete a VM and its disk', args: [{ name: 'VM' }], options: [WAIT] },
+  {
+    path: ['vm', 'console'],
+    summary: "Print the last lines of a VM's serial console",
+    args: [{ name: 'VM' }],
+    options: [{ name: 'lines', type: 'int', value: 'N', min: 1, help: 'how many lines (default 100)' }],
+  },
+];

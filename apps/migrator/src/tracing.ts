@@ -1,0 +1,2 @@
+import { startTelemetry } from '@minicloud/telemetry';
+startTelemetry('migrator');

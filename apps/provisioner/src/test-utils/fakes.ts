@@ -1,0 +1,101 @@
+import type { HostFacts } from '@minicloud/contracts';
+import type { CreatedVm, DomainInfo, DomainState, EnsureImageResult, HypervisorDriver, ImageFiles, RebootOutcome, VmSpec } from '@minicloud/hypervisor';
+
+/** An in-memory hypervisor: domains with states, a file cache, and hooks to inject failures. */
+type FailOp = 'ensureImage' | 'createVm' | 'domainState' | 'startVm' | 'stopVm' | 'destroyVm' | 'deleteVm' | 'suspendVm' | 'resumeVm' | 'rebootVm' | 'listDomainStates';
+
+export class FakeDriver implements HypervisorDriver {
+  domains = new Map<string, DomainState>();
+  cache = new Set<string>();
+  calls: string[] = [];
+  failNext: Partial<Record<FailOp, Error[]>> = {};
+  stateAfterStart: DomainState = 'running';
+  /** A guest that ignores ACPI: shutdown requests do nothing, reboot needs a reset. */
+  deafGuest = false;
+  specs: VmSpec[] = [];
+
+  private maybeFail(op: FailOp) {
+    const e = this.failNext[op]?.shift();
+    if (e) throw e;
+  }
+  async discover(): Promise<HostFacts> {
+    return { cpus: 2, cpuModel: 'fake', memoryMiB: 4096, diskGiB: 50, arch: 'x86_64', hypervisorVersion: 'QEMU 7.2.0', libvirtVersion: '9.0.0' };
+  }
+  async ensureImage(image: ImageFiles, opts?: { trusted?: boolean }): Promise<EnsureImageResult> {
+    this.calls.push(`ensureImage trusted=${!!opts?.trusted}`);
+    this.maybeFail('ensureImage');
+    const uploaded: string[] = [];
+    const p = (sum: string, ext: string) => {
+      const path = `/var/lib/minicloud/images/${sum}.${ext}`;
+      if (!this.cache.has(path)) {
+        this.cache.add(path);
+        uploaded.push(path);
+      }
+      return path;
+    };
+    return {
+      paths: {
+        disk: p(image.disk.checksum, image.disk.format),
+        kernel: image.kernel && p(image.kernel.checksum, 'vmlinuz'),
+        initrd: image.initrd && p(image.initrd.checksum, 'initrd'),
+      },
+      uploaded,
+    };
+  }
+  async createVm(spec: VmSpec): Promise<CreatedVm> {
+    this.calls.push(`createVm ${spec.vmId}`);
+    this.specs.push(spec);
+    this.maybeFail('createVm');
+    this.domains.set(spec.vmId, this.stateAfterStart);
+    return { domainName: `mc-${spec.vmId}`, vmDir: `/var/lib/minicloud/vms/${spec.vmId}`, diskPath: '' };
+  }
+  async startVm(vmId: string) {
+    this.calls.push(`startVm ${vmId}`);
+    this.maybeFail('startVm');
+    this.domains.set(vmId, 'running');
+  }
+  async stopVm(vmId: string) {
+    this.calls.push(`stopVm ${vmId}`);
+    this.maybeFail('stopVm');
+    if (!this.deafGuest && this.domains.has(vmId)) this.domains.set(vmId, 'shutoff');
+  }
+  async destroyVm(vmId: string) {
+    this.calls.push(`destroyVm ${vmId}`);
+    this.maybeFail('destroyVm');
+    if (this.domains.has(vmId)) this.domains.set(vmId, 'shutoff');
+  }
+  async deleteVm(vmId: string) {
+    this.calls.push(`deleteVm ${vmId}`);
+    this.maybeFail('deleteVm');
+    this.domains.delete(vmId);
+  }
+  async suspendVm(vmId: string) {
+    this.calls.push(`suspendVm ${vmId}`);
+    this.maybeFail('suspendVm');
+    this.domains.set(vmId, 'paused');
+  }
+  async resumeVm(vmId: string) {
+    this.calls.push(`resumeVm ${vmId}`);
+    this.maybeFail('resumeVm');
+    this.domains.set(vmId, 'running');
+  }
+  async rebootVm(vmId: string): Promise<RebootOutcome> {
+    this.calls.push(`rebootVm ${vmId}`);
+    this.maybeFail('rebootVm');
+    return this.deafGuest ? 'reset' : 'acpi';
+  }
+  async listDomains(): Promise<DomainInfo[]> {
+    return [...this.domains.keys()].map((uuid) => ({ uuid, name: `mc-${uuid}` }));
+  }
+  async listDomainStates() {
+    this.maybeFail('listDomainStates');
+    return [...this.domains.entries()].map(([uuid, state]) => ({ uuid, name: `mc-${uuid}`, state }));
+  }
+  async domainState(vmId: string): Promise<DomainState> {
+    this.maybeFail('domainState');
+    return this.domains.get(vmId) ?? 'absent';
+  }
+  async consoleTail(): Promise<string[]> {
+    return ['MINICLOUD-GUEST BOOTED hostname=x'];
+  }
+}

@@ -1,0 +1,40 @@
+import { Inject, Injectable, OnApplicationBootstrap } from '@nestjs/common';
+import { Subjects } from '@minicloud/contracts';
+import { Bus } from '@minicloud/messaging';
+import { Durables } from '../scheduler.constants';
+import { ClaimReleaseService } from '../services/claim-release.service';
+import { SchedulerConfig } from '../services/config';
+import { HostRegistryService } from '../services/host-registry.service';
+import { SchedulingService } from '../services/scheduling.service';
+import { SCHEDULER_CONFIG } from '../services/tokens';
+
+/** Starts the scheduler's durable consumers (one filter subject each); returning from a handler acks. */
+@Injectable()
+export class SchedulerConsumers implements OnApplicationBootstrap {
+  constructor(
+    @Inject(Bus) private readonly bus: Bus,
+    @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
+    private readonly scheduling: SchedulingService,
+    private readonly release: ClaimReleaseService,
+    private readonly registry: HostRegistryService,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.bus.consume(Subjects.HostRegistered, { durable: Durables.hostRegistered }, (e) => this.registry.onRegistered(Durables.hostRegistered, e));
+    await this.bus.consume(Subjects.HostStateChanged, { durable: Durables.hostStateChanged }, (e) =>
+      this.registry.onStateChanged(Durables.hostStateChanged, e),
+    );
+    await this.bus.consume(Subjects.HostMetrics, { durable: Durables.hostMetrics, concurrency: 4, maxDeliver: 2 }, async (e) => {
+      await this.registry.onMetrics(e);
+    });
+    await this.bus.consume(Subjects.VmRequested, { durable: Durables.vmRequested, concurrency: this.cfg.concurrency }, async (e) => {
+      await this.scheduling.handleVmRequested(e);
+    });
+    await this.bus.consume(Subjects.VmStateChanged, { durable: Durables.vmStateChanged }, async (e) => {
+      await this.release.onVmStateChanged(Durables.vmStateChanged, e);
+    });
+    await this.bus.consume(Subjects.VmDeleted, { durable: Durables.vmDeleted }, async (e) => {
+      await this.release.onVmDeleted(Durables.vmDeleted, e);
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import { Injectable } from '@nestjs/common';
+import { EntityManager } from 'typeorm';
+import { rowsOf } from './sql';
+
+export interface PendingRow {
+  vmId: string;
+  request: Record<string, unknown>;
+  priority: number;
+  deadline: Date | null;
+  expiresAt: Date;
+  enqueuedAt: Date;
+  reason: string;
+  removedByFilter: Record<string, number>;
+  tries: number;
+}
+
+interface Raw {
+  vm_id: string;
+  request: Record<string, unknown>;
+  priority: number;
+  deadline: Date | null;
+  expires_at: Date;
+  enqueued_at: Date;
+  reason: string;
+  removed_by_filter: Record<string, number>;
+  tries: number;
+}
+
+const toPending = (r: Raw): PendingRow => ({
+  vmId: r.vm_id,
+  request: r.request,
+  priority: r.priority,
+  deadline: r.deadline,
+  expiresAt: r.expires_at,
+  enqueuedAt: r.enqueued_at,
+  reason: r.reason,
+  removedByFilter: r.removed_by_filter,
+  tries: r.tries,
+});
+
+export interface PreemptionRecord {
+  vmId: string;
+  hostId: string;
+  action: 'stop' | 'migrate';
+  targetHostId: string | null;
+  preemptedByVmId: string | null;
+  reservationId: string | null;
+  reason: string;
+}
+
+/** scheduler.pending (requests waiting for capacity) and scheduler.preemptions (the record of preemptions). */
+@Injectable()
+export class QueueRepository {
+  async enqueue(m: EntityManager, p: Omit<PendingRow, 'enqueuedAt' | 'tries'>): Promise<Date> {
+    const rows = await rowsOf<{ enqueued_at: Date }>(m,
+      `INSERT INTO scheduler.pending (vm_id, request, priority, deadline, expires_at, reason, removed_by_filter)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (vm_id) DO NOTHING RETURNING enqueued_at`,
+      [p.vmId, JSON.stringify(p.request), p.priority, p.deadline, p.expiresAt, p.reason, JSON.stringify(p.removedByFilter)],
+    );
+    return rows[0]?.enqueued_at ?? new Date();
+  }
+
+  async stillWaiting(m: EntityManager, vmId: string, reason: string, removedByFilter: Record<string, number>): Promise<void> {
+    await m.query(`UPDATE scheduler.pending SET reason = $2, removed_by_filter = $3, tries = tries + 1, updated_at = now() WHERE vm_id = $1`, [
+      vmId,
+      reason,
+      JSON.stringify(removedByFilter),
+    ]);
+  }
+
+  async remove(m: EntityManager, vmId: string): Promise<PendingRow | null> {
+    const rows = await rowsOf<Raw>(m, `DELETE FROM scheduler.pending WHERE vm_id = $1 RETURNING *`, [vmId]);
+    return rows.length ? toPending(rows[0]) : null;
+  }
+
+  async get(m: EntityManager, vmId: string): Promise<PendingRow | null> {
+    const rows = await rowsOf<Raw>(m, `SELECT * FROM scheduler.pending WHERE vm_id = $1`, [vmId]);
+    return rows.length ? toPending(rows[0]) : null;
+  }
+
+  async list(m: EntityManager): Promise<PendingRow[]> {
+    const rows = await rowsOf<Raw>(m, `SELECT * FROM scheduler.pending`);
+    return rows.map(toPending);
+  }
+
+  async recordPreemption(m: EntityManager, p: PreemptionRecord): Promise<void> {
+    await m.query(
+      `INSERT INTO scheduler.preemptions (vm_id, host_id, action, target_host_id, preempted_by_vm_id, reservation_id, reason)
+       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+      [p.vmId, p.hostId, p.action, p.targetHostId, p.preemptedByVmId, p.reservationId, p.reason],
+    );
+  }
+}
+
+export async function preemptionsBy(m: EntityManager, vmId: string): Promise<PreemptionRecord[]> {
+  const rows = await rowsOf<{ vm_id: string; host_id: string; action: 'stop' | 'migrate'; target_host_id: string | null; preempted_by_vm_id: string | null; reservation_id: string | null; reason: string }>(
+    m,
+    `SELECT * FROM scheduler.preemptions WHERE preempted_by_vm_id = $1 ORDER BY id`,
+    [vmId],
+  );
+  return rows.map((r) => ({ vmId: r.vm_id, hostId: r.host_id, action: r.action, targetHostId: r.target_host_id, preemptedByVmId: r.preempted_by_vm_id, reservationId: r.reservation_id, reason: r.reason }));
+}

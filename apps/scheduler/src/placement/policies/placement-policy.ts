@@ -1,0 +1,19 @@
+import { HostView, PlacementRequest } from '../types';
+
+export interface RankedHost {
+  host: HostView;
+  /** Why this host is in this place of the order; becomes vm.scheduled's `reason` if it is claimed. */
+  reason: string;
+}
+
+/**
+ * Orders the hosts that passed the filters; the scheduler claims the first one it can. A policy may keep an
+ * opaque cursor (stored per policy name) between decisions, e.g. round-robin's last host.
+ */
+export interface PlacementPolicy {
+  readonly name: string;
+  /** The best `limit` candidates, best first (all of them without a limit). */
+  rank(candidates: HostView[], req: PlacementRequest, cursor: string | null, limit?: number): RankedHost[];
+  /** The cursor to store once `claimed` got the VM (null = keep none). */
+  nextCursor(claimed: HostView): string | null;
+}

@@ -1,0 +1,94 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { CachedHost, HostRepository } from '../persistence';
+import { HostView } from '../placement/types';
+
+/** change_seq values may commit out of order; re-reading this many below the highest seen catches late commits. */
+const LOOKBACK = 256;
+const FULL_REFRESH_MS = 10_000;
+
+/**
+ * Each replica's in-memory view of scheduler.hosts, so a decision does not read 10,000 rows. Refreshed
+ * incrementally (rows whose change_seq moved) when older than `maxAgeMs`, fully every 10 s. The view only
+ * guides the choice: the claim's guarded UPDATE is the truth, and a lost claim refreshes the host at once.
+ */
+@Injectable()
+export class HostCache {
+  private byId = new Map<string, CachedHost>();
+  private sorted: CachedHost[] | null = null;
+  private maxSeq = 0;
+  private lastRefresh = 0;
+  private lastFull = 0;
+  private inflight: Promise<void> | null = null;
+  maxAgeMs = 200;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly hosts: HostRepository,
+  ) {}
+
+  /** All hosts, in id order. */
+  async view(forceRefresh = false): Promise<HostView[]> {
+    if (forceRefresh) await this.refresh(true);
+    else if (Date.now() - this.lastRefresh > this.maxAgeMs) await this.refresh();
+    if (!this.sorted) this.sorted = [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sorted;
+  }
+
+  /** `fresh`: the result must include everything committed before this call (not a refresh already under way). */
+  /** The current view without any I/O (safe inside a transaction: never waits for a pool connection). */
+  snapshot(): HostView[] {
+    if (!this.sorted) this.sorted = [...this.byId.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return this.sorted;
+  }
+
+  async refresh(fresh = false): Promise<void> {
+    if (this.inflight && !fresh) return this.inflight;
+    while (this.inflight) await (this.inflight as Promise<void>).catch(() => undefined);
+    this.inflight = (async () => {
+      const full = Date.now() - this.lastFull > FULL_REFRESH_MS;
+      const rows = full ? await this.hosts.list(this.db.manager) : await this.hosts.changedSince(this.db.manager, Math.max(0, this.maxSeq - LOOKBACK));
+      if (full) {
+        this.byId = new Map(rows.map((r) => [r.id, r]));
+        this.sorted = null;
+        this.lastFull = Date.now();
+      }
+      for (const r of rows) this.put(r);
+      this.lastRefresh = Date.now();
+    })().finally(() => (this.inflight = null));
+    return this.inflight;
+  }
+
+  /** Takes a fresher row (from a claim's RETURNING or a re-read); an older one is ignored. */
+  put(h: CachedHost): void {
+    if (h.changeSeq > this.maxSeq) this.maxSeq = h.changeSeq;
+    const cur = this.byId.get(h.id);
+    if (cur && cur.changeSeq > h.changeSeq) return;
+    this.byId.set(h.id, h);
+    if (!cur) this.sorted = null;
+    else if (this.sorted) {
+      // Same id, same place in the order: swap the object in place.
+      const i = binarySearch(this.sorted, h.id);
+      if (i >= 0) this.sorted[i] = h;
+      else this.sorted = null;
+    }
+  }
+
+  async reload(id: string): Promise<void> {
+    const h = await this.hosts.get(this.db.manager, id);
+    if (h) this.put(h);
+  }
+}
+
+function binarySearch(arr: HostView[], id: string): number {
+  let lo = 0;
+  let hi = arr.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const v = arr[mid].id;
+    if (v === id) return mid;
+    if (v < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

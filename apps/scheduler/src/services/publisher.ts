@@ -1,0 +1,93 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { EventOf, SCHEMA_VERSION, Subjects } from '@minicloud/contracts';
+import { Bus } from '@minicloud/messaging';
+import { Claim, PreemptionRecord, ScheduleFailure } from '../persistence';
+import { decisionEventId } from './event-ids';
+import { SCHEDULER_CONFIG } from './tokens';
+import { SchedulerConfig } from './config';
+
+export type VmRequested = EventOf<typeof Subjects.VmRequested>;
+
+/**
+ * Publishes the scheduler's decisions with event ids derived from the decision (VM, kind, attempt), so a
+ * decision published again after a crash or a redelivery is dropped as a duplicate everywhere.
+ */
+@Injectable()
+export class DecisionPublisher {
+  constructor(
+    @Inject(Bus) private readonly bus: Bus,
+    @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
+  ) {}
+
+  async scheduled(req: VmRequested, c: Claim, attempt = 1): Promise<void> {
+    await this.bus.publish(Subjects.VmScheduled, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.VmScheduled, req.vmId, attempt),
+      occurredAt: c.createdAt.toISOString(),
+      vmId: req.vmId,
+      name: req.name,
+      hostId: c.hostId as string,
+      resources: { vcpus: c.vcpus, memoryMiB: c.memoryMiB, diskGiB: c.diskGiB },
+      image: { id: req.image.id, name: req.image.name, checksum: req.image.checksum, ...(req.image.arch ? { arch: req.image.arch } : {}) },
+      sshKeys: req.sshKeys,
+      userData: req.userData,
+      reason: c.reason.slice(0, 2000),
+      attempt,
+      maxAttempts: this.cfg.maxBuildAttempts,
+    });
+  }
+
+  async failed(vmId: string, f: ScheduleFailure): Promise<void> {
+    await this.bus.publish(Subjects.VmScheduleFailed, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.VmScheduleFailed, vmId),
+      occurredAt: f.createdAt.toISOString(),
+      vmId,
+      reason: f.reason.slice(0, 4000),
+      removedByFilter: f.removedByFilter,
+    });
+  }
+
+  async queued(req: VmRequested, reason: string, removedByFilter: Record<string, number>, enqueuedAt: Date): Promise<void> {
+    await this.bus.publish(Subjects.VmQueued, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.VmQueued, req.vmId),
+      occurredAt: enqueuedAt.toISOString(),
+      vmId: req.vmId,
+      priority: req.priority ?? 4,
+      ...(req.deadline ? { deadline: req.deadline } : {}),
+      reason: reason.slice(0, 4000),
+      removedByFilter,
+    });
+  }
+
+  /** `key` makes the id unique per preemption (the VM may be preempted again later). */
+  async preempted(p: PreemptionRecord, key: string): Promise<void> {
+    await this.bus.publish(Subjects.VmPreemptRequested, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.VmPreemptRequested, p.vmId, key),
+      occurredAt: new Date().toISOString(),
+      vmId: p.vmId,
+      hostId: p.hostId,
+      action: p.action,
+      ...(p.targetHostId ? { targetHostId: p.targetHostId } : {}),
+      ...(p.preemptedByVmId ? { preemptedByVmId: p.preemptedByVmId } : {}),
+      ...(p.reservationId ? { reservationId: p.reservationId } : {}),
+      reason: p.reason.slice(0, 2000),
+    });
+  }
+
+  /** A VM the scheduler gave up on after its placement (build retries exhausted): generation continues the provisioner's. */
+  async vmFailed(vmId: string, generation: number, reason: string): Promise<void> {
+    await this.bus.publish(Subjects.VmStateChanged, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId('vm.failed', vmId, generation),
+      occurredAt: new Date().toISOString(),
+      vmId,
+      state: 'failed',
+      previousState: 'requested',
+      reason: reason.slice(0, 4000),
+      generation,
+    });
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Scheduler benchmark: the real scheduler service (separate processes from dist/, real NATS JetStream, real
+ * Postgres claims) placing N requests of mixed sizes on simulated hosts. The "host driver" here is a
+ * SIMULATION (`sim`): it only records the placements it receives on vm.scheduled; nothing is built.
+ *
+ *   npm run build && node -r ./tools/register-paths.js dist/bench/scheduler/run.js [--requests 50000]
+ *     [--hosts 1000,10000] [--replicas 1,3] [--policy pack]
+ *
+ * Prints one row per scenario: placements/s, decision latency p50/p99, overcommitted hosts (must be 0),
+ * requests lost (must be 0), and hosts used against the lower bound (total demand ÷ host capacity).
+ */
+import 'reflect-metadata';
+import { ChildProcess, spawn } from 'child_process';
+import { randomUUID } from 'crypto';
+import { join } from 'path';
+import { Client } from 'pg';
+import { Bus } from '@minicloud/messaging';
+import { makeEvent, Subjects } from '@minicloud/contracts';
+import { freePort, startNats, waitForPort } from '../../test/support/nats-server';
+import { createTestDatabase } from '../../test/support/database';
+
+const ROOT = join(__dirname, '..', '..', '..');
+const MAIN = join(ROOT, 'dist', 'apps', 'scheduler', 'src', 'main.js');
+
+/** Simulated hosts: all alike (48 cores, 256 GiB, 4 TiB); default ratios (CPU 4.0, RAM 1.0, disk 1.0). */
+const HOST = { cpus: 48, memoryMiB: 256 * 1024, diskGiB: 4096 };
+/** Mixed request sizes, with their share of requests. */
+const FLAVORS = [
+  { vcpus: 1, memoryMiB: 1024, diskGiB: 10, share: 0.4 },
+  { vcpus: 2, memoryMiB: 2048, diskGiB: 20, share: 0.3 },
+  { vcpus: 4, memoryMiB: 4096, diskGiB: 40, share: 0.2 },
+  { vcpus: 8, memoryMiB: 8192, diskGiB: 80, share: 0.1 },
+];
+
+function arg(name: string, dflt: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt;
+}
+
+function flavorFor(i: number) {
+  // Deterministic mix: the same requests in every scenario.
+  const x = ((i * 2654435761) % 1000) / 1000;
+  let acc = 0;
+  for (const f of FLAVORS) {
+    acc += f.share;
+    if (x < acc) return f;
+  }
+  return FLAVORS[0];
+}
+
+interface Row {
+  hosts: number;
+  replicas: number;
+  policy: string;
+  requests: number;
+  placed: number;
+  failed: number;
+  queued: number;
+  seconds: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  overcommitted: number;
+  lost: number;
+  hostsUsed: number;
+  lowerBound: number;
+}
+
+async function scenario(hosts: number, replicas: number, policy: string, requests: number): Promise<Row> {
+  const nats = await startNats();
+  const db = await createTestDatabase('mc_bench_sched');
+  const procs: { proc: ChildProcess; out: string[] }[] = [];
+  const pg = new Client({ connectionString: db.url });
+  await pg.connect();
+  const bus = await Bus.connect({ name: 'bench-sim', servers: nats.url, log: () => undefined });
+  try {
+    const start = async () => {
+      const port = await freePort();
+      const out: string[] = [];
+      const proc = spawn(process.execPath, ['-r', './tools/register-paths.js', MAIN], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          PORT: String(port),
+          NATS_URL: nats.url,
+          DATABASE_URL: db.url,
+          OTEL_SDK_DISABLED: 'true',
+          LOG_LEVEL: 'warn',
+          SCHEDULER_POLICY: policy,
+          SCHEDULER_QUEUE_MAX_WAIT_S: '0',
+          SCHEDULER_DB_POOL: process.env.SCHEDULER_DB_POOL ?? '16',
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      proc.stdout!.on('data', (d) => out.push(String(d)));
+      proc.stderr!.on('data', (d) => out.push(String(d)));
+      procs.push({ proc, out });
+      await waitForPort(port, 60_000);
+    };
+    await start();
+    await Promise.all(Array.from({ length: replicas - 1 }, start));
+
+    // Simulated hosts go straight into the scheduler's host table, exactly as its host.registered consumer
+    // writes them (10,000 registrations through the bus would only measure registration).
+    await pg.query(
+      `INSERT INTO scheduler.hosts (id, name, state, state_at, arch, total_vcpus, total_memory_mib, total_disk_gib)
+       SELECT gen_random_uuid(), 'sim-' || g, 'up', now(), 'x86_64', $2, $3, $4 FROM generate_series(1, $1) g`,
+      [hosts, HOST.cpus, HOST.memoryMiB, HOST.diskGiB],
+    );
+    await new Promise((r) => setTimeout(r, 1500)); // the replicas' host views pick them up
+
+    // The sim driver: records every decision it receives.
+    const placedAt = new Map<string, { hostId: string; vcpus: number; memoryMiB: number; diskGiB: number }>();
+    const failed = new Set<string>();
+    const queued = new Set<string>();
+    let lastDecision = 0;
+    const subs = [
+      bus.nc.subscribe(Subjects.VmScheduled, {
+        callback: (_e, m) => {
+          const s = JSON.parse(m.string());
+          placedAt.set(s.vmId, { hostId: s.hostId, ...s.resources });
+          lastDecision = Date.now();
+        },
+      }),
+      bus.nc.subscribe(Subjects.VmScheduleFailed, { callback: (_e, m) => (failed.add(JSON.parse(m.string()).vmId), (lastDecision = Date.now())) }),
+      bus.nc.subscribe(Subjects.VmQueued, { callback: (_e, m) => (queued.add(JSON.parse(m.string()).vmId), (lastDecision = Date.now())) }),
+    ];
+
+    const image = { id: randomUUID(), name: 'bench', checksum: 'b'.repeat(64) };
+    const ids: string[] = [];
+    const t0 = Date.now();
+    let next = 0;
+    const publisher = async () => {
+      while (next < requests) {
+        const i = next++;
+        const f = flavorFor(i);
+        const e = makeEvent(Subjects.VmRequested, { vmId: randomUUID(), name: `b-${i}`, resources: { vcpus: f.vcpus, memoryMiB: f.memoryMiB, diskGiB: f.diskGiB }, image });
+        ids.push(e.vmId);
+        await bus.publish(Subjects.VmRequested, e);
+      }
+    };
+    await Promise.all(Array.from({ length: 64 }, publisher));
+    const decided = () => placedAt.size + failed.size + queued.size;
+    let lastCount = -1;
+    let stuckSince = Date.now();
+    while (decided() < requests) {
+      await new Promise((r) => setTimeout(r, 250));
+      if (decided() !== lastCount) {
+        lastCount = decided();
+        stuckSince = Date.now();
+      } else if (Date.now() - stuckSince > 30_000) break; // nothing moved for 30 s: count the rest as lost
+    }
+    const seconds = ((lastDecision || Date.now()) - t0) / 1000;
+    for (const s of subs) s.unsubscribe();
+
+    // Overcommit, from the placements the sim driver received and from the scheduler's own table.
+    const perHost = new Map<string, { vcpus: number; memoryMiB: number; diskGiB: number }>();
+    for (const p of placedAt.values()) {
+      const h = perHost.get(p.hostId) ?? { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+      h.vcpus += p.vcpus;
+      h.memoryMiB += p.memoryMiB;
+      h.diskGiB += p.diskGiB;
+      perHost.set(p.hostId, h);
+    }
+    const cap = { vcpus: HOST.cpus * 4, memoryMiB: HOST.memoryMiB, diskGiB: HOST.diskGiB };
+    let over = [...perHost.values()].filter((h) => h.vcpus > cap.vcpus || h.memoryMiB > cap.memoryMiB || h.diskGiB > cap.diskGiB).length;
+    const dbOver = await pg.query(`
+      SELECT count(*)::int AS n FROM scheduler.hosts h LEFT JOIN (
+        SELECT host_id, sum(vcpus) v, sum(memory_mib) m, sum(disk_gib) d FROM scheduler.claims WHERE released_at IS NULL GROUP BY host_id) c ON c.host_id = h.id
+      WHERE c.v > floor(h.total_vcpus * h.cpu_allocation_ratio) OR c.m > floor(h.total_memory_mib * h.ram_allocation_ratio)
+        OR c.d > floor(h.total_disk_gib * h.disk_allocation_ratio) OR h.allocated_memory_mib > floor(h.total_memory_mib * h.ram_allocation_ratio)`);
+    over = Math.max(over, dbOver.rows[0].n);
+    // Lost: published but neither placed, failed nor queued (checked against the scheduler's tables too).
+    const known = new Set([...placedAt.keys(), ...failed, ...queued]);
+    const stored = await pg.query(`SELECT (SELECT count(*) FROM scheduler.claims)::int + (SELECT count(*) FROM scheduler.schedule_failures)::int + (SELECT count(*) FROM scheduler.pending)::int AS n`);
+    const lost = Math.max(ids.filter((id) => !known.has(id)).length, requests - stored.rows[0].n);
+
+    const demand = { vcpus: 0, memoryMiB: 0, diskGiB: 0 };
+    for (let i = 0; i < requests; i++) {
+      const f = flavorFor(i);
+      demand.vcpus += f.vcpus;
+      demand.memoryMiB += f.memoryMiB;
+      demand.diskGiB += f.diskGiB;
+    }
+    const lowerBound = Math.max(Math.ceil(demand.vcpus / cap.vcpus), Math.ceil(demand.memoryMiB / cap.memoryMiB), Math.ceil(demand.diskGiB / cap.diskGiB));
+
+    // Decision latency, measured inside each replica (message handed to the handler → decision published).
+    await Promise.all(
+      procs.map(
+        ({ proc }) =>
+          new Promise<void>((resolve) => {
+            proc.once('exit', () => resolve());
+            proc.kill('SIGTERM');
+            setTimeout(() => proc.kill('SIGKILL'), 20_000).unref();
+          }),
+      ),
+    );
+    const stats = procs
+      .map((p) => p.out.join('').split('\n').find((l) => l.includes('"decision stats"')))
+      .filter((l): l is string => !!l)
+      .map((l) => JSON.parse(l) as { count: number; p50: number; p99: number });
+    const total = stats.reduce((a, s) => a + s.count, 0) || 1;
+    const p50 = stats.reduce((a, s) => a + s.p50 * s.count, 0) / total;
+    const p99 = Math.max(0, ...stats.map((s) => s.p99));
+    return {
+      hosts,
+      replicas,
+      policy,
+      requests,
+      placed: placedAt.size,
+      failed: failed.size,
+      queued: queued.size,
+      seconds,
+      perSecond: placedAt.size / seconds,
+      p50,
+      p99,
+      overcommitted: over,
+      lost,
+      hostsUsed: perHost.size,
+      lowerBound,
+    };
+  } finally {
+    for (const { proc } of procs) if (proc.exitCode === null) proc.kill('SIGKILL');
+    await bus.close(1000).catch(() => undefined);
+    await pg.end().catch(() => undefined);
+    await db.drop().catch(() => undefined);
+    await nats.stop();
+  }
+}
+
+async function main() {
+  const requests = Number(arg('requests', '50000'));
+  const hostsList = arg('hosts', '1000,10000').split(',').map(Number);
+  const replicasList = arg('replicas', '1,3').split(',').map(Number);
+  const policy = arg('policy', 'pack');
+  const rows: Row[] = [];
+  for (const hosts of hostsList) {
+    for (const replicas of replicasList) {
+      process.stderr.write(`scenario: ${hosts} sim hosts, ${replicas} scheduler replica(s), policy ${policy}, ${requests} requests...\n`);
+      const r = await scenario(hosts, replicas, policy, requests);
+      rows.push(r);
+      process.stderr.write(`  ${JSON.stringify(r)}\n`);
+    }
+  }
+  const head = ['sim hosts', 'replicas', 'policy', 'placed', 'failed', 'seconds', 'placements/s', 'p50 ms', 'p99 ms', 'overcommitted', 'lost', 'hosts used', 'lower bound'];
+  const body = rows.map((r) => [r.hosts, r.replicas, r.policy, r.placed, r.failed + r.queued, r.seconds.toFixed(1), r.perSecond.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.overcommitted, r.lost, r.hostsUsed, r.lowerBound].map(String));
+  const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i])).join('  ');
+  process.stdout.write(`\nscheduler benchmark (${requests} requests of mixed sizes; host driver: sim, records placements only)\n`);
+  process.stdout.write(line(head) + '\n' + body.map(line).join('\n') + '\n');
+  if (rows.some((r) => r.overcommitted > 0 || r.lost > 0)) process.exitCode = 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(String(err?.stack ?? err) + '\n');
+  process.exit(1);
+});

@@ -1,0 +1,86 @@
+import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { NAME_PATTERN, NAME_RULE } from './events/vm';
+import type { HostFacts, HostState } from './events/host';
+import type { ImageFormat } from './events/image';
+
+/** Addresses reach ssh: a hostname or an IPv4/IPv6 literal, nothing else. */
+export const ADDRESS_PATTERN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|[0-9a-fA-F:]+)$/;
+export const SSH_USER_PATTERN = /^[a-z_][a-z0-9_-]{0,31}$/;
+/** Absolute paths on the controller: no shell metacharacters, no `..`. */
+export const PATH_PATTERN = /^\/(?:[A-Za-z0-9._+-]+\/)*[A-Za-z0-9._+-]+$/;
+
+export class HostRegisterRequest {
+  @Matches(ADDRESS_PATTERN, { message: 'address must be a host name or an IP address' })
+  @MaxLength(253)
+  address!: string;
+
+  @IsOptional() @IsInt() @Min(1) @Max(65535)
+  sshPort?: number;
+
+  @IsOptional() @Matches(SSH_USER_PATTERN, { message: 'sshUser must be a plain user name' })
+  sshUser?: string;
+
+  @IsOptional() @Matches(NAME_PATTERN, { message: `name ${NAME_RULE}` })
+  name?: string;
+}
+
+export interface HostView {
+  id: string;
+  name: string;
+  address: string;
+  sshPort: number;
+  sshUser: string;
+  state: HostState;
+  stateReason: string;
+  facts: HostFacts;
+  registeredAt: string;
+}
+
+export class ImageRegisterRequest {
+  @Matches(NAME_PATTERN, { message: `name ${NAME_RULE}` })
+  name!: string;
+
+  @Matches(PATH_PATTERN, { message: 'path must be an absolute path of plain file name characters' })
+  path!: string;
+
+  @IsOptional() @Matches(PATH_PATTERN, { message: 'kernelPath must be an absolute path' })
+  kernelPath?: string;
+
+  @IsOptional() @Matches(PATH_PATTERN, { message: 'initrdPath must be an absolute path' })
+  initrdPath?: string;
+
+  @IsOptional() @IsString() @MaxLength(1000) @Matches(/^[A-Za-z0-9 ._=,\/:-]*$/, { message: 'cmdline has characters that are not allowed' })
+  cmdline?: string;
+}
+
+export interface ImageView {
+  id: string;
+  name: string;
+  path: string;
+  format: ImageFormat;
+  checksum: string;
+  sizeBytes: number;
+  virtualSizeBytes: number;
+  arch: string;
+  kernelPath?: string;
+  initrdPath?: string;
+  cmdline?: string;
+  registeredAt: string;
+}
+
+export class VmConsoleRequest {
+  @IsUUID()
+  vmId!: string;
+
+  @IsOptional() @IsInt() @Min(1) @Max(10000)
+  lines?: number;
+}
+
+export interface VmConsoleReply {
+  vmId: string;
+  hostId: string;
+  lines: string[];
+}
+
+/** Every reply is either { ok: true, result } or { ok: false, error: { status, message } }. */
+export type RpcReply<T> = { ok: true; result: T } | { ok: false; error: { status: number; message: string } };

@@ -1,0 +1,36 @@
+/** Where the platform keeps its files on a host. */
+export const HOST_ROOT = '/var/lib/minicloud';
+export const IMAGES_DIR = `${HOST_ROOT}/images`;
+export const VMS_DIR = `${HOST_ROOT}/vms`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SHA256 = /^[a-f0-9]{64}$/;
+
+export function assertVmId(vmId: string): string {
+  if (!UUID.test(vmId)) throw new Error(`vm id must be a lower-case UUID, got ${JSON.stringify(vmId)}`);
+  return vmId;
+}
+
+export function assertChecksum(sum: string): string {
+  if (!SHA256.test(sum)) throw new Error(`checksum must be 64 lower-case hex digits, got ${JSON.stringify(sum)}`);
+  return sum;
+}
+
+export type ImageExt = 'qcow2' | 'raw' | 'vmlinuz' | 'initrd';
+
+export function imagePath(checksum: string, ext: ImageExt): string {
+  return `${IMAGES_DIR}/${assertChecksum(checksum)}.${ext}`;
+}
+
+export function domainName(vmId: string): string {
+  return `mc-${assertVmId(vmId)}`;
+}
+
+export function vmDir(vmId: string): string {
+  return `${VMS_DIR}/${assertVmId(vmId)}`;
+}
+
+export const vmDiskPath = (vmId: string) => `${vmDir(vmId)}/disk.qcow2`;
+export const vmDomainXmlPath = (vmId: string) => `${vmDir(vmId)}/domain.xml`;
+export const vmConsoleLogPath = (vmId: string) => `${vmDir(vmId)}/console.log`;
+export const vmSeedIsoPath = (vmId: string) => `${vmDir(vmId)}/seed.iso`;

@@ -1,0 +1,100 @@
+import type { HostFacts } from '@minicloud/contracts';
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal?: string;
+}
+
+/** How the driver reaches its host: an SshPool bound to one host, or a fake in tests. Always argv, never a shell line. */
+export interface Executor {
+  exec(argv: string[], opts?: { timeoutMs?: number; stdin?: string | Buffer; check?: boolean }): Promise<ExecResult>;
+  upload(localPath: string, remotePath: string): Promise<void>;
+}
+
+export interface ImageFile {
+  /** sha256 (hex) of the file: its name in the host cache. */
+  checksum: string;
+  localPath: string;
+}
+
+export interface ImageFiles {
+  disk: ImageFile & { format: 'qcow2' | 'raw'; virtualSizeBytes: number };
+  kernel?: ImageFile;
+  initrd?: ImageFile;
+}
+
+export interface HostImagePaths {
+  disk: string;
+  kernel?: string;
+  initrd?: string;
+}
+
+export interface EnsureImageResult {
+  paths: HostImagePaths;
+  /** Files that had to be uploaded (empty when the host already had them). */
+  uploaded: string[];
+}
+
+export interface VmSpec {
+  vmId: string;
+  /** The VM's name (domain title); the domain itself is named mc-<vmId>. */
+  name: string;
+  vcpus: number;
+  memoryMiB: number;
+  diskGiB: number;
+  image: { format: 'qcow2' | 'raw'; virtualSizeBytes: number; paths: HostImagePaths; cmdline?: string };
+  /** Optional seed ISO (cloud-init) already on the host (domain XML only; createVm sets it from seedIsoLocalPath). */
+  seedIsoPath?: string;
+  /** A seed ISO on the controller: createVm uploads it into the VM's directory (seed.iso) and attaches it. */
+  seedIsoLocalPath?: string;
+}
+
+/** How a reboot went: the guest honoured the ACPI request, or it was reset after ignoring it. */
+export type RebootOutcome = 'acpi' | 'reset';
+
+/** libvirt domain states, normalised; `absent` = no such domain on the host. */
+export type DomainState = 'running' | 'blocked' | 'paused' | 'shutdown' | 'shutoff' | 'crashed' | 'pmsuspended' | 'nostate' | 'absent';
+
+export interface DomainInfo {
+  uuid: string;
+  name: string;
+}
+
+export interface CreatedVm {
+  domainName: string;
+  vmDir: string;
+  diskPath: string;
+}
+
+/**
+ * What the platform needs from a hypervisor, in the style of OpenStack Nova's virt driver: one instance per
+ * host, every operation idempotent where it can be (stop of a stopped VM, delete of a missing VM succeed).
+ */
+export interface HypervisorDriver {
+  /** Host facts; throws NotAHypervisorHostError when the host cannot run VMs through this driver. */
+  discover(): Promise<HostFacts>;
+  /** Makes the image files present (and verified) in the host's cache. `trusted`: the caller's cache says they were verified before. */
+  ensureImage(image: ImageFiles, opts?: { trusted?: boolean }): Promise<EnsureImageResult>;
+  /** Linked clone, domain XML, define (and start unless told not to); removes what it made on failure. */
+  createVm(spec: VmSpec, opts?: { start?: boolean }): Promise<CreatedVm>;
+  startVm(vmId: string): Promise<void>;
+  /** Graceful shutdown request (ACPI); `force` pulls the plug. */
+  stopVm(vmId: string, opts?: { force?: boolean }): Promise<void>;
+  /** Hard power-off. */
+  destroyVm(vmId: string): Promise<void>;
+  /** Power-off, undefine, remove the VM's directory. Succeeds when nothing is left to remove. */
+  deleteVm(vmId: string): Promise<void>;
+  /** Pause the domain's vCPUs (`virsh suspend`); `resumeVm` continues them. */
+  suspendVm(vmId: string): Promise<void>;
+  resumeVm(vmId: string): Promise<void>;
+  /** `virsh reboot` (ACPI); when the guest does not reboot within `timeoutSec`, `virsh reset`. */
+  rebootVm(vmId: string, opts?: { timeoutSec?: number }): Promise<RebootOutcome>;
+  listDomains(): Promise<DomainInfo[]>;
+  /** Every domain on the host with its uuid and state. */
+  listDomainStates(): Promise<(DomainInfo & { state: DomainState })[]>;
+  domainState(vmId: string): Promise<DomainState>;
+  /** The last `lines` lines of the VM's serial console log. */
+  consoleTail(vmId: string, lines: number): Promise<string[]>;
+}
