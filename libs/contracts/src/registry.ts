@@ -15,9 +15,12 @@ import { ImageRegisteredEvent } from './events/image';
 import { HostRemovedEvent, VmActionRequestedEvent, VmOperationFinishedEvent } from './events/lifecycle';
 import {
   MigrationCompletedEvent,
+  MigrationControlEvent,
   MigrationFailedEvent,
   MigrationPlannedEvent,
   MigrationProgressEvent,
+  MigrationRequestedEvent,
+  MigrationStartedEvent,
 } from './events/migration';
 import { ReservationChangedEvent, VmPreemptRequestedEvent, VmQueuedEvent } from './events/scheduler';
 
@@ -38,7 +41,10 @@ export const EventClasses = {
   [Subjects.VmMetrics]: VmMetricsEvent,
   [Subjects.HostStateChanged]: HostStateChangedEvent,
   [Subjects.ImageRegistered]: ImageRegisteredEvent,
+  [Subjects.MigrationRequested]: MigrationRequestedEvent,
   [Subjects.MigrationPlanned]: MigrationPlannedEvent,
+  [Subjects.MigrationStarted]: MigrationStartedEvent,
+  [Subjects.MigrationControl]: MigrationControlEvent,
   [Subjects.MigrationProgress]: MigrationProgressEvent,
   [Subjects.MigrationCompleted]: MigrationCompletedEvent,
   [Subjects.MigrationFailed]: MigrationFailedEvent,

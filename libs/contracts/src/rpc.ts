@@ -1,4 +1,4 @@
-import { IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Matches, Max, MaxLength, Min } from 'class-validator';
 import { NAME_PATTERN, NAME_RULE } from './events/vm';
 import type { HostFacts, HostState } from './events/host';
 import type { ImageFormat } from './events/image';
@@ -84,3 +84,79 @@ export interface VmConsoleReply {
 
 /** Every reply is either { ok: true, result } or { ok: false, error: { status, message } }. */
 export type RpcReply<T> = { ok: true; result: T } | { ok: false; error: { status: number; message: string } };
+
+/** Asks the provisioner to put a VM's files on the migration target (image cache, VM directory, disk for `copy`). */
+export class VmPrepareMigrationRequest {
+  @IsUUID()
+  vmId!: string;
+
+  @IsUUID()
+  targetHostId!: string;
+
+  @IsIn(['shared', 'copy'])
+  storage!: 'shared' | 'copy';
+}
+
+export interface VmPrepareMigrationReply {
+  vmId: string;
+  sourceHostId: string;
+  targetHostId: string;
+  /** The VM's disk path (the same on both hosts). */
+  diskPath: string;
+  /** Files that had to be put on the target (empty when it had them). */
+  prepared: string[];
+}
+
+/** A migration as the REST API shows it (GET /v1/migrations/:id). */
+export interface MigrationView {
+  id: string;
+  vmId: string;
+  state: 'requested' | 'planned' | 'running' | 'completed' | 'failed' | 'cancelled';
+  origin: string;
+  mode: string;
+  storage: string;
+  /** Requested strategy (may be `auto`). */
+  requestedStrategy: string;
+  /** The strategy that ran, and why. */
+  strategy: string | null;
+  strategyReason: string | null;
+  sourceHostId: string;
+  targetHostId: string | null;
+  maxDowntimeMs: number | null;
+  bandwidthMiBs: number | null;
+  reason: string;
+  stage: string | null;
+  progress: {
+    memoryProcessedBytes: number;
+    memoryRemainingBytes: number;
+    memoryTotalBytes: number;
+    dataTransferredBytes: number | null;
+    iteration: number | null;
+    dirtyRatePagesPerSec: number | null;
+    expectedDowntimeMs: number | null;
+    elapsedMs: number | null;
+    at: string;
+  } | null;
+  /** Cost model figures before the start. */
+  predictions: { strategy: string; converges: boolean; totalTimeMs?: number; downtimeMs?: number; iterations?: number; dataBytes?: number }[] | null;
+  dirtyRateMiBs: number | null;
+  /** What libvirt reported at the end, with the prediction and its error. */
+  result: {
+    totalTimeMs: number;
+    downtimeMs: number | null;
+    dataTransferredBytes: number | null;
+    iterations: number | null;
+    compressedBytes: number | null;
+    compressionCacheMisses: number | null;
+    predictedTotalTimeMs: number | null;
+    predictedDowntimeMs: number | null;
+    /** (actual − predicted) ÷ predicted, when both exist. */
+    totalTimeError: number | null;
+  } | null;
+  stages: { stage: string; at: string }[];
+  /** Where the VM runs after a failure or cancellation. */
+  vmHostId: string | null;
+  error: string | null;
+  requestedAt: string;
+  updatedAt: string;
+}
