@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { BusModule, HealthController, serviceDatabaseModule } from '@minicloud/service-kit';
 import { SchedulerConsumers } from './consumers/scheduler.consumers';
 import { SchedulerRpc } from './consumers/scheduler.rpc';
-import { ClaimRepository, CursorRepository, entities, HostRepository, migrations, QueueRepository, ReservationRepository } from './persistence';
+import { ClaimRepository, CursorRepository, entities, HostRepository, MigrationHoldRepository, migrations, QueueRepository, ReservationRepository } from './persistence';
 import { allocationRatiosFromEnv } from './placement/capacity';
 import { defaultFilters } from './placement/filters';
 import { Planner } from './placement/planner';
@@ -14,8 +14,10 @@ import { SchedulerConfig, schedulerConfigFromEnv } from './services/config';
 import { DecisionStats } from './services/decision-stats';
 import { HostCache } from './services/host-cache.service';
 import { HostRegistryService } from './services/host-registry.service';
+import { MigrationHoldService } from './services/migration-hold.service';
 import { DecisionPublisher } from './services/publisher';
 import { QueueService } from './services/queue.service';
+import { RelocationService } from './services/relocation.service';
 import { ReservationService } from './services/reservation.service';
 import { SchedulingService } from './services/scheduling.service';
 import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './services/tokens';
@@ -49,10 +51,13 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
     CursorRepository,
     QueueRepository,
     ReservationRepository,
+    MigrationHoldRepository,
     DecisionPublisher,
     SchedulingService,
     ReservationService,
     QueueService,
+    RelocationService,
+    MigrationHoldService,
     ClaimReleaseService,
     HostRegistryService,
     SchedulerConsumers,

@@ -9,6 +9,9 @@ export const Durables = {
   hostRegistered: 'scheduler-host-registered',
   hostStateChanged: 'scheduler-host-state-changed',
   hostMetrics: 'scheduler-host-metrics',
+  migrationRequested: 'scheduler-migration-requested',
+  migrationCompleted: 'scheduler-migration-completed',
+  migrationFailed: 'scheduler-migration-failed',
 } as const;
 
 /** Queue group of the scheduler's request/reply subjects. */

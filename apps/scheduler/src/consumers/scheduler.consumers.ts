@@ -5,6 +5,7 @@ import { Durables } from '../scheduler.constants';
 import { ClaimReleaseService } from '../services/claim-release.service';
 import { SchedulerConfig } from '../services/config';
 import { HostRegistryService } from '../services/host-registry.service';
+import { MigrationHoldService } from '../services/migration-hold.service';
 import { SchedulingService } from '../services/scheduling.service';
 import { SCHEDULER_CONFIG } from '../services/tokens';
 
@@ -17,6 +18,7 @@ export class SchedulerConsumers implements OnApplicationBootstrap {
     private readonly scheduling: SchedulingService,
     private readonly release: ClaimReleaseService,
     private readonly registry: HostRegistryService,
+    private readonly migrations: MigrationHoldService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -35,6 +37,15 @@ export class SchedulerConsumers implements OnApplicationBootstrap {
     });
     await this.bus.consume(Subjects.VmDeleted, { durable: Durables.vmDeleted }, async (e) => {
       await this.release.onVmDeleted(Durables.vmDeleted, e);
+    });
+    await this.bus.consume(Subjects.MigrationRequested, { durable: Durables.migrationRequested }, async (e) => {
+      await this.migrations.onRequested(e);
+    });
+    await this.bus.consume(Subjects.MigrationCompleted, { durable: Durables.migrationCompleted }, async (e) => {
+      await this.migrations.onCompleted(Durables.migrationCompleted, e);
+    });
+    await this.bus.consume(Subjects.MigrationFailed, { durable: Durables.migrationFailed }, async (e) => {
+      await this.migrations.onFailed(Durables.migrationFailed, e);
     });
   }
 }

@@ -168,16 +168,31 @@ export class ClaimRepository {
     await m.query(`SELECT pg_advisory_xact_lock(hashtext('minicloud.scheduler.group'), hashtext($1::text))`, [name]);
   }
 
-  async groupHosts(m: EntityManager, name: string): Promise<Set<string>> {
-    const rows = await rowsOf<{ host_id: string }>(m, `SELECT DISTINCT host_id FROM scheduler.claims WHERE group_name = $1 AND released_at IS NULL AND host_id IS NOT NULL`, [name]);
+  /**
+   * Hosts where the group's members run, and the targets of their open migration holds (a member moving there
+   * will run there). `exceptVmId`: leave out that VM itself (it is the one being moved).
+   */
+  async groupHosts(m: EntityManager, name: string, exceptVmId?: string): Promise<Set<string>> {
+    const rows = await rowsOf<{ host_id: string }>(m,
+      `SELECT c.host_id FROM scheduler.claims c
+        WHERE c.group_name = $1 AND c.released_at IS NULL AND c.host_id IS NOT NULL AND c.vm_id IS DISTINCT FROM $2::uuid
+       UNION
+       SELECT h.target_host_id FROM scheduler.migration_holds h JOIN scheduler.claims c ON c.vm_id = h.vm_id
+        WHERE c.group_name = $1 AND c.released_at IS NULL AND h.settled_at IS NULL AND c.vm_id IS DISTINCT FROM $2::uuid`,
+      [name, exceptVmId ?? null],
+    );
     return new Set(rows.map((r) => r.host_id));
   }
 
-  /** Active claims of preemptible VMs with a priority below `priority` (a larger number), optionally on one host. */
+  /**
+   * Active claims of preemptible VMs with a priority below `priority` (a larger number), optionally on one host.
+   * A VM in the middle of a live migration (open hold) is not a candidate until its migration ends.
+   */
   async preemptibleBelow(m: EntityManager, priority: number, hostId?: string): Promise<Claim[]> {
     const rows = await rowsOf<ClaimRow>(m,
-      `SELECT * FROM scheduler.claims WHERE released_at IS NULL AND preemptible AND priority > $1 AND host_id IS NOT NULL
-       ${hostId ? 'AND host_id = $2' : ''}`,
+      `SELECT * FROM scheduler.claims c WHERE released_at IS NULL AND preemptible AND priority > $1 AND host_id IS NOT NULL
+       ${hostId ? 'AND host_id = $2' : ''}
+       AND NOT EXISTS (SELECT 1 FROM scheduler.migration_holds h WHERE h.vm_id = c.vm_id AND h.settled_at IS NULL)`,
       hostId ? [priority, hostId] : [priority],
     );
     return rows.map(toClaim);
@@ -195,6 +210,11 @@ export class ClaimRepository {
   /** Points an active claim at another host (a preempted VM moved away). */
   async moveActive(m: EntityManager, vmId: string, hostId: string, reason: string): Promise<void> {
     await m.query(`UPDATE scheduler.claims SET host_id = $2, reason = $3 WHERE vm_id = $1 AND released_at IS NULL`, [vmId, hostId, reason]);
+  }
+
+  /** The VM no longer uses its reservation's slot (it moved off the slot's host): it becomes an ordinary VM. */
+  async leaveReservation(m: EntityManager, vmId: string): Promise<void> {
+    await m.query(`UPDATE scheduler.claims SET reservation_id = NULL WHERE vm_id = $1`, [vmId]);
   }
 
   /** A build retry: the (released) claim becomes active again on another host, with the next attempt number. */

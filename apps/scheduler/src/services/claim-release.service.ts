@@ -2,15 +2,16 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { EventOf, Subjects, VmState } from '@minicloud/contracts';
 import { firstDelivery } from '@minicloud/database';
-import { Planner } from '../placement/planner';
-import { Claim, ClaimRepository, HostRepository } from '../persistence';
+import { Claim, ClaimRepository, HoldOutcome, HostRepository } from '../persistence';
 import { SCHEMA } from '../scheduler.constants';
 import { SchedulerConfig } from './config';
 import { HostCache } from './host-cache.service';
+import { MigrationHoldService } from './migration-hold.service';
 import { DecisionPublisher, VmRequested } from './publisher';
+import { RelocationService } from './relocation.service';
 import { ReservationService } from './reservation.service';
 import { SchedulingService, toPlacementRequest } from './scheduling.service';
-import { PLANNER, SCHEDULER_CONFIG } from './tokens';
+import { SCHEDULER_CONFIG } from './tokens';
 
 /** States from which `failed` means the build failed: nothing runs on the host, so the capacity is free again. */
 const BUILD_STATES: readonly VmState[] = ['requested', 'scheduled', 'provisioning'];
@@ -35,7 +36,8 @@ export class ClaimReleaseService {
     private readonly scheduling: SchedulingService,
     private readonly cache: HostCache,
     private readonly publisher: DecisionPublisher,
-    @Inject(PLANNER) private readonly planner: Planner,
+    private readonly relocation: RelocationService,
+    private readonly migrations: MigrationHoldService,
     @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
   ) {}
 
@@ -49,22 +51,26 @@ export class ClaimReleaseService {
     }
     if (e.state !== 'failed') return false;
     if (e.previousState && !BUILD_STATES.includes(e.previousState)) return false;
-    return this.release(consumer, e.eventId, e.vmId, `build failed${e.reason ? `: ${e.reason}` : ''}`);
+    return this.release(consumer, e.eventId, e.vmId, `build failed${e.reason ? `: ${e.reason}` : ''}`, 'failed');
   }
 
   async onVmDeleted(consumer: string, e: EventOf<typeof Subjects.VmDeleted>): Promise<boolean> {
-    return this.release(consumer, e.eventId, e.vmId, 'vm deleted');
+    return this.release(consumer, e.eventId, e.vmId, 'vm deleted', 'vm-deleted');
   }
 
-  /** true when capacity was given back by this call. */
-  async release(consumer: string, eventId: string, vmId: string, why: string): Promise<boolean> {
+  /**
+   * true when capacity was given back by this call. A migration hold the VM still has open is settled with
+   * `holdOutcome` (its target is freed too).
+   */
+  async release(consumer: string, eventId: string, vmId: string, why: string, holdOutcome: HoldOutcome = 'failed'): Promise<boolean> {
     const freed = await this.db.transaction(async (m) => {
       if (!(await firstDelivery(m, SCHEMA, consumer, eventId))) return false;
       await this.claims.lockVm(m, vmId);
       // A VM deleted while it waited in the queue leaves the queue (the tombstone below stops a late placement).
       await m.query(`DELETE FROM scheduler.pending WHERE vm_id = $1`, [vmId]);
+      const heldFreed = await this.migrations.dropOpenHold(m, vmId, holdOutcome);
       const claim = await this.claims.release(m, vmId, why);
-      if (!claim || !claim.hostId) return false;
+      if (!claim || !claim.hostId) return heldFreed;
       await this.hosts.free(m, claim.hostId, claim.vcpus, claim.memoryMiB, claim.diskGiB, !!claim.preemptible);
       await this.reservations.onClaimReleased(m, claim);
       this.log.log({ msg: 'claim released', vmId, hostId: claim.hostId, why });
@@ -92,21 +98,11 @@ export class ClaimReleaseService {
       if (attempt > this.cfg.maxBuildAttempts || !claim.request) return giveUp(`build failed on ${failedHosts.length} host(s), no attempts left${last}`);
       const request = claim.request as unknown as VmRequested;
       const req = { ...toPlacementRequest(request), excludeHosts: failedHosts };
-      if (req.group) {
-        await this.claims.lockGroup(m, req.group.name);
-        req.groupHosts = await this.claims.groupHosts(m, req.group.name);
-        (req.groupHosts as Set<string>).delete(claim.hostId);
-      }
-      const plan = this.planner.plan(this.cache.snapshot(), req, null);
-      if (!plan.ok) return giveUp(`build failed on ${failedHosts.length} host(s) and no alternate host: ${plan.reason}${last}`);
-      for (const c of plan.ranked) {
-        const h = await this.hosts.tryAllocate(m, c.host.id, req);
-        if (!h) continue;
-        this.cache.put(h);
-        const reason = `attempt ${attempt} after build failure on ${failedHosts.join(', ')}: ${c.reason}`;
-        return { kind: 'retry', claim: await this.claims.reassign(m, e.vmId, h.id, attempt, failedHosts, reason), request };
-      }
-      return giveUp(`build failed on ${failedHosts.length} host(s); alternate hosts filled up meanwhile${last}`);
+      const r = await this.relocation.allocateElsewhere(m, req, this.cache.snapshot());
+      if (!r.ok && r.filledUp) return giveUp(`build failed on ${failedHosts.length} host(s); alternate hosts filled up meanwhile${last}`);
+      if (!r.ok) return giveUp(`build failed on ${failedHosts.length} host(s) and no alternate host: ${r.reason}${last}`);
+      const reason = `attempt ${attempt} after build failure on ${failedHosts.join(', ')}: ${r.reason}`;
+      return { kind: 'retry', claim: await this.claims.reassign(m, e.vmId, r.host.id, attempt, failedHosts, reason), request };
     });
     if (!out) return false;
     if (out.kind === 'retry') {

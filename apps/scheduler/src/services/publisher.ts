@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventOf, SCHEMA_VERSION, Subjects } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
-import { Claim, PreemptionRecord, ScheduleFailure } from '../persistence';
+import { Claim, MigrationHold, MigrationRefusal, PreemptionRecord, ScheduleFailure } from '../persistence';
 import { decisionEventId } from './event-ids';
 import { SCHEDULER_CONFIG } from './tokens';
 import { SchedulerConfig } from './config';
 
 export type VmRequested = EventOf<typeof Subjects.VmRequested>;
+export type MigrationRequested = EventOf<typeof Subjects.MigrationRequested>;
 
 /**
  * Publishes the scheduler's decisions with event ids derived from the decision (VM, kind, attempt), so a
@@ -74,6 +75,43 @@ export class DecisionPublisher {
       ...(p.preemptedByVmId ? { preemptedByVmId: p.preemptedByVmId } : {}),
       ...(p.reservationId ? { reservationId: p.reservationId } : {}),
       reason: p.reason.slice(0, 2000),
+    });
+  }
+
+  /** Capacity is held on the target: the migrator may start. Same event id for the same migration. */
+  async migrationPlanned(e: MigrationRequested, h: MigrationHold): Promise<void> {
+    await this.bus.publish(Subjects.MigrationPlanned, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.MigrationPlanned, e.migrationId),
+      occurredAt: h.createdAt.toISOString(),
+      migrationId: e.migrationId,
+      vmId: h.vmId,
+      sourceHostId: h.sourceHostId,
+      targetHostId: h.targetHostId,
+      mode: e.mode,
+      storage: e.storage,
+      strategy: e.strategy,
+      ...(e.maxDowntimeMs !== undefined ? { maxDowntimeMs: e.maxDowntimeMs } : {}),
+      ...(e.bandwidthMiBs !== undefined ? { bandwidthMiBs: e.bandwidthMiBs } : {}),
+      memoryMiB: h.memoryMiB,
+      vcpus: h.vcpus,
+      origin: e.origin,
+      reason: h.reason.slice(0, 2000),
+    });
+  }
+
+  /** The scheduler refused the migration (nothing was held). Same event id for the same migration. */
+  async migrationRefused(e: MigrationRequested, r: MigrationRefusal): Promise<void> {
+    await this.bus.publish(Subjects.MigrationFailed, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId(Subjects.MigrationFailed, e.migrationId),
+      occurredAt: r.createdAt.toISOString(),
+      migrationId: e.migrationId,
+      vmId: e.vmId,
+      sourceHostId: e.sourceHostId,
+      ...(e.targetHostId ? { targetHostId: e.targetHostId } : {}),
+      reason: r.reason.slice(0, 4000),
+      vmHostId: r.vmHostId,
     });
   }
 
