@@ -6,3 +6,4 @@ export * from './parsers';
 export * from './domain-xml';
 export * from './libvirt-driver';
 export * from './seed';
+export * from './migration';

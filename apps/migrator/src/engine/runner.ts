@@ -1,0 +1,432 @@
+import type { ConcreteStrategy, EventBody, MigrationStage, Subjects } from '@minicloud/contracts';
+import type { DomainState, MigrationJobInfo, VirshMigrateOptions } from '@minicloud/hypervisor';
+import { afterProbe, chooseStrategy, CostInputs, predict, predictionError, StrategyChoice } from '@minicloud/migration';
+import type { MigratorConfig } from '../config/config';
+import type { MigrationRecord } from '../persistence/entities';
+import type { HostOps, HostRef } from './host-ops';
+import { completionTimeoutMs } from './limits';
+import { settle, Side } from './settle';
+
+const MiB = 1024 * 1024;
+
+export type Control = 'cancel' | 'force-complete' | null;
+
+/** What the runner needs from the service around it (the database, the bus, the provisioner, the hosts). */
+export interface RunnerDeps {
+  cfg: MigratorConfig;
+  host(id: string): Promise<HostRef | null>;
+  ops(host: HostRef): HostOps;
+  /** Asks the provisioner to put the VM's files on the target (throws with the reason). */
+  prepare(vmId: string, targetHostId: string, storage: 'shared' | 'copy'): Promise<void>;
+  /** Observed bandwidth of past migrations from source to target (MiB/s), if any. */
+  history(sourceHostId: string, targetHostId: string): Promise<number | undefined>;
+  update(id: string, patch: Partial<MigrationRecord>): Promise<void>;
+  /** Writes this owner's heartbeat and returns the control a user asked for (if any). */
+  heartbeat(id: string): Promise<Control>;
+  publishStarted(e: EventBody<typeof Subjects.MigrationStarted>): Promise<void>;
+  publishProgress(e: EventBody<typeof Subjects.MigrationProgress>): Promise<void>;
+  publishCompleted(e: EventBody<typeof Subjects.MigrationCompleted>): Promise<void>;
+  publishFailed(e: EventBody<typeof Subjects.MigrationFailed>): Promise<void>;
+  log(level: 'log' | 'warn' | 'error', msg: string, extra?: Record<string, unknown>): void;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** How one `virsh migrate` run ended. */
+interface JobOutcome {
+  ok: boolean;
+  error: string;
+  control: Control;
+  timedOut: 'completion' | 'progress' | null;
+  /** The probe judged xbzrle useless: the job was aborted to restart with another strategy. */
+  switchTo: ConcreteStrategy | null;
+  switchReason: string;
+  lastInfo: MigrationJobInfo | null;
+  forced: boolean;
+}
+
+const firstLine = (s: string) =>
+  s
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !/^Migration: \[/.test(l))
+    .join(' ')
+    .slice(0, 1500);
+
+/**
+ * Runs one migration from `planned` to its end: prepare the target, measure, choose the strategy (cost model),
+ * run `virsh migrate` on the source while publishing progress and honouring cancel/force-complete/timeouts, then
+ * settle by asking BOTH hosts where the VM is, clean the other one, and publish completed or failed.
+ */
+export class MigrationRunner {
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly stages: { stage: MigrationStage; at: string }[] = [];
+
+  constructor(
+    private readonly d: RunnerDeps,
+    private readonly rec: MigrationRecord,
+  ) {
+    this.now = d.now ?? Date.now;
+    this.sleep = d.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.stages.push(...((rec.stages ?? []) as { stage: MigrationStage; at: string }[]));
+  }
+
+  private mark(stage: MigrationStage, at = this.now()): void {
+    if (!this.stages.some((s) => s.stage === stage)) this.stages.push({ stage, at: new Date(at).toISOString() });
+  }
+
+  async run(): Promise<void> {
+    const r = this.rec;
+    const src = await this.d.host(r.sourceHostId);
+    const tgt = r.targetHostId ? await this.d.host(r.targetHostId) : null;
+    if (!src || !tgt) {
+      return this.fail(`${!src ? 'source' : 'target'} host ${!src ? r.sourceHostId : r.targetHostId} is not known to the migrator`, r.sourceHostId, false);
+    }
+    this.mark('reservation', r.createdAt.getTime());
+    const so = this.d.ops(src);
+    const to = this.d.ops(tgt);
+    const live = r.mode === 'live';
+    const before = await so.domainState(r.vmId).catch(() => 'nostate' as DomainState);
+    if (live && before !== 'running' && before !== 'blocked') {
+      return this.fail(`live migration needs the VM running on ${src.name}; libvirt says ${before}`, r.sourceHostId, false);
+    }
+    if (!live && !['shutoff', 'shutdown', 'crashed'].includes(before)) {
+      return this.fail(`cold migration needs the VM stopped on ${src.name}; libvirt says ${before}`, r.sourceHostId, false);
+    }
+    const control0 = await this.d.heartbeat(r.id);
+    if (control0 === 'cancel') return this.fail('cancelled before it started', r.sourceHostId, true);
+    try {
+      await this.d.prepare(r.vmId, tgt.id, r.storage);
+    } catch (err) {
+      await this.cleanup(to, r.storage, 'target');
+      return this.fail(`preparing ${tgt.name} failed: ${(err as Error).message}`, r.sourceHostId, false);
+    }
+    return live ? this.runLive(src, tgt, so, to) : this.runCold(src, tgt, so, to);
+  }
+
+  /**
+   * A migration this process did not start (its owner died mid-way): wait until no job runs on the source any
+   * more, then settle it by asking both hosts, exactly as a failed run is settled.
+   */
+  async recover(): Promise<void> {
+    const r = this.rec;
+    const src = await this.d.host(r.sourceHostId);
+    const tgt = r.targetHostId ? await this.d.host(r.targetHostId) : null;
+    if (!src || !tgt) return this.fail('the migrator restarted and a host of this migration is no longer known', r.sourceHostId, false);
+    const so = this.d.ops(src);
+    const to = this.d.ops(tgt);
+    const startedAt = r.startedAt?.getTime() ?? r.createdAt.getTime();
+    const deadline = this.now() + completionTimeoutMs(r.memoryMiB, this.d.cfg.completionBaseS, this.d.cfg.completionPerGiBS);
+    let last: MigrationJobInfo | null = null;
+    for (;;) {
+      const info = await so.jobInfo(r.vmId).catch(() => null);
+      if (!info || !info.jobType || info.jobType === 'None') break;
+      last = info;
+      const control = await this.d.heartbeat(r.id).catch(() => null);
+      if (control === 'cancel' || this.now() > deadline) {
+        await so.abortJob(r.vmId).catch(() => undefined);
+      }
+      await this.sleep(this.d.cfg.pollMs);
+    }
+    const control = await this.d.heartbeat(r.id).catch(() => null);
+    this.d.log('warn', 'settling a migration left running by a migrator that stopped', { migrationId: r.id, vmId: r.vmId });
+    const out: JobOutcome = { ok: false, error: 'the migrator stopped while this migration ran', control, timedOut: null, switchTo: null, switchReason: '', lastInfo: last, forced: false };
+    await this.finish(src, tgt, so, to, out, (r.strategy as ConcreteStrategy) ?? 'precopy', startedAt, r.mode === 'live');
+  }
+
+  private async runLive(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps): Promise<void> {
+    const r = this.rec;
+    const maxDowntimeMs = r.maxDowntimeMs ?? this.d.cfg.defaultMaxDowntimeMs;
+    const dirty = await so.dirtyRateMiBs(r.vmId, this.d.cfg.dirtyRateSampleS).catch(() => undefined);
+    const hist = r.bandwidthMiBs ? undefined : await this.d.history(src.id, tgt.id).catch(() => undefined);
+    const bandwidthMiBs = r.bandwidthMiBs ?? hist ?? this.d.cfg.defaultBandwidthMiBs;
+    const bwWhy = r.bandwidthMiBs ? 'the requested cap' : hist ? `past migrations ${src.name} → ${tgt.name}` : 'the default (no history between these hosts)';
+    const inputs: CostInputs = {
+      memoryBytes: r.memoryMiB * MiB,
+      dirtyRateBytesPerSec: (dirty ?? 0) * MiB,
+      bandwidthBytesPerSec: bandwidthMiBs * MiB,
+      maxDowntimeMs,
+    };
+    let choice: StrategyChoice;
+    if (r.requestedStrategy === 'auto') {
+      choice = chooseStrategy(inputs, { allowPostcopy: this.d.cfg.allowPostcopy });
+    } else {
+      const p = predict(r.requestedStrategy as ConcreteStrategy, inputs);
+      choice = { strategy: r.requestedStrategy as ConcreteStrategy, reason: `requested by the client (${p.why})`, predictions: [p] };
+    }
+    const reason = `${choice.reason}; dirty rate ${dirty === undefined ? 'not measured' : `${dirty.toFixed(1)} MiB/s`}, bandwidth ${bandwidthMiBs} MiB/s from ${bwWhy}`;
+    let strategy = choice.strategy;
+    const chosen = choice.predictions.find((p) => p.strategy === strategy);
+    const startedAt = this.now();
+    this.mark('pre-copy', startedAt);
+    await this.save({
+      strategy,
+      strategyReason: reason,
+      predictions: choice.predictions as unknown[],
+      dirtyRateMiBs: dirty ?? null,
+      bandwidthAssumedMiBs: bandwidthMiBs,
+      predictedTotalMs: chosen?.totalTimeMs ?? null,
+      predictedDowntimeMs: chosen?.downtimeMs ?? null,
+      stage: 'pre-copy',
+      stages: this.stages,
+      startedAt: new Date(startedAt),
+    });
+    await this.d.publishStarted({
+      migrationId: r.id,
+      vmId: r.vmId,
+      sourceHostId: src.id,
+      targetHostId: tgt.id,
+      mode: 'live',
+      strategy,
+      strategyReason: reason,
+      dirtyRateMiBs: dirty,
+      bandwidthMiBs,
+      predictions: choice.predictions.map((p) => ({ strategy: p.strategy, converges: p.converges, totalTimeMs: p.totalTimeMs, downtimeMs: p.downtimeMs, iterations: p.iterations, dataBytes: p.dataBytes })),
+    });
+    this.d.log('log', 'migration started', { migrationId: r.id, vmId: r.vmId, from: src.name, to: tgt.name, strategy, reason });
+
+    let out = await this.job(so, src, tgt, strategy, maxDowntimeMs, startedAt, choice.probe ? { seconds: choice.probe.seconds, inputs } : null);
+    if (out.switchTo) {
+      // The probe showed the first strategy will not converge: the job was aborted (the VM still runs on the
+      // source); wait until the target is clean, then start again with the better strategy.
+      const st = await to.domainState(r.vmId).catch(() => 'nostate' as DomainState);
+      if (st !== 'absent') await to.removeDomain(r.vmId, false).catch(() => undefined);
+      strategy = out.switchTo;
+      const again = choice.predictions.find((p) => p.strategy === strategy);
+      await this.save({ strategy, strategyReason: `${reason}; then ${out.switchReason}`, predictedTotalMs: again?.totalTimeMs ?? null, predictedDowntimeMs: again?.downtimeMs ?? null });
+      this.d.log('log', 'probe: switching strategy', { migrationId: r.id, strategy, why: out.switchReason });
+      out = await this.job(so, src, tgt, strategy, maxDowntimeMs, startedAt, null);
+    }
+    await this.finish(src, tgt, so, to, out, strategy, startedAt, true);
+  }
+
+  /** One `virsh migrate` run with its polling loop. */
+  private async job(
+    so: HostOps,
+    src: HostRef,
+    tgt: HostRef,
+    strategy: ConcreteStrategy,
+    maxDowntimeMs: number,
+    startedAt: number,
+    probe: { seconds: number; inputs: CostInputs } | null,
+  ): Promise<JobOutcome> {
+    const r = this.rec;
+    const cfg = this.d.cfg;
+    const deadline = completionTimeoutMs(r.memoryMiB, cfg.completionBaseS, cfg.completionPerGiBS);
+    const opts: VirshMigrateOptions = {
+      targetAddress: tgt.address,
+      live: true,
+      storage: r.storage,
+      strategy,
+      bandwidthMiBs: r.bandwidthMiBs ?? undefined,
+      allowPostcopy: strategy === 'postcopy' || cfg.allowPostcopy,
+    };
+    let finished = false;
+    let result: { code: number | null; stdout: string; stderr: string } = { code: null, stdout: '', stderr: '' };
+    const exec = so
+      .migrate(r.vmId, opts, deadline + 60_000)
+      .then((x) => (result = x))
+      .catch((err) => (result = { code: null, stdout: '', stderr: String((err as Error)?.message ?? err) }))
+      .finally(() => (finished = true));
+    const out: JobOutcome = { ok: false, error: '', control: null, timedOut: null, switchTo: null, switchReason: '', lastInfo: null, forced: false };
+    let downtimeSet = false;
+    let lastMoveAt = this.now();
+    let lastProcessed = -1;
+    let aborting = false;
+    const jobStart = this.now();
+    while (!finished) {
+      await Promise.race([exec, this.sleep(cfg.pollMs)]);
+      if (finished) break;
+      const info = await so.jobInfo(r.vmId).catch(() => null);
+      if (info && info.jobType && info.jobType !== 'None') {
+        out.lastInfo = info;
+        if (!downtimeSet) {
+          downtimeSet = true;
+          await so.setMaxDowntime(r.vmId, maxDowntimeMs).catch((err) => this.d.log('warn', 'could not set the downtime limit', { migrationId: r.id, err: String(err) }));
+        }
+        const processed = info.memoryProcessedBytes ?? 0;
+        if (processed > lastProcessed) {
+          lastProcessed = processed;
+          lastMoveAt = this.now();
+        }
+        const stage: MigrationStage = 'pre-copy';
+        await this.d
+          .publishProgress({
+            migrationId: r.id,
+            vmId: r.vmId,
+            stage,
+            elapsedMs: this.now() - startedAt,
+            memoryProcessedBytes: info.memoryProcessedBytes ?? 0,
+            memoryRemainingBytes: info.memoryRemainingBytes ?? 0,
+            memoryTotalBytes: info.memoryTotalBytes ?? r.memoryMiB * MiB,
+            dataTransferredBytes: info.dataProcessedBytes,
+            iteration: info.iteration,
+            dirtyRatePagesPerSec: info.dirtyRatePagesPerSec,
+            expectedDowntimeMs: info.expectedDowntimeMs,
+          })
+          .catch(() => undefined);
+      }
+      const control = await this.d.heartbeat(r.id).catch(() => null);
+      if (aborting) continue;
+      if (control === 'cancel') {
+        out.control = 'cancel';
+        aborting = true;
+        this.d.log('log', 'cancelling migration', { migrationId: r.id });
+        await so.abortJob(r.vmId).catch((err) => this.d.log('warn', 'domjobabort failed', { migrationId: r.id, err: String(err) }));
+        continue;
+      }
+      if (control === 'force-complete' && !out.forced) {
+        out.forced = true;
+        out.control = 'force-complete';
+        await this.forceComplete(so, opts.allowPostcopy === true);
+        continue;
+      }
+      const now = this.now();
+      const timedOut = now - jobStart > deadline ? 'completion' : now - lastMoveAt > cfg.progressTimeoutS * 1000 ? 'progress' : null;
+      if (timedOut && !out.forced) {
+        out.timedOut = timedOut;
+        this.d.log('warn', 'migration timed out', { migrationId: r.id, timeout: timedOut, action: cfg.timeoutAction });
+        if (cfg.timeoutAction === 'force-complete') {
+          out.forced = true;
+          await this.forceComplete(so, opts.allowPostcopy === true);
+        } else {
+          aborting = true;
+          await so.abortJob(r.vmId).catch(() => undefined);
+        }
+        continue;
+      }
+      if (probe && out.lastInfo && now - jobStart >= probe.seconds * 1000) {
+        const verdict = afterProbe(probe.inputs, out.lastInfo, { allowPostcopy: cfg.allowPostcopy });
+        // Inconclusive (nothing encoded yet): keep probing until the evidence is there.
+        if (verdict.conclusive) probe = null;
+        if (verdict.conclusive && verdict.strategy !== strategy) {
+          out.switchTo = verdict.strategy;
+          out.switchReason = verdict.reason;
+          aborting = true;
+          await so.abortJob(r.vmId).catch(() => undefined);
+        }
+      }
+    }
+    await exec;
+    out.ok = result.code === 0;
+    out.error = out.ok ? '' : firstLine(`${result.stderr}\n${result.stdout}`) || `virsh migrate ended with code ${result.code}`;
+    if (out.switchTo && out.ok) out.switchTo = null; // it finished before the abort landed
+    return out;
+  }
+
+  /** Ends the migration now: post-copy when the job allows it, else pause-and-copy (an unlimited downtime). */
+  private async forceComplete(so: HostOps, postcopy: boolean): Promise<void> {
+    const r = this.rec;
+    this.d.log('log', 'forcing completion', { migrationId: r.id, how: postcopy ? 'post-copy' : 'pause-and-copy' });
+    if (postcopy) {
+      try {
+        await so.switchToPostcopy(r.vmId);
+        return;
+      } catch (err) {
+        this.d.log('warn', 'switch to post-copy failed; pausing and copying instead', { migrationId: r.id, err: String(err) });
+      }
+    }
+    await so.setMaxDowntime(r.vmId, 60_000).catch(() => undefined);
+  }
+
+  private async runCold(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps): Promise<void> {
+    const r = this.rec;
+    const startedAt = this.now();
+    const strategy: ConcreteStrategy = 'precopy';
+    const reason = 'cold migration: the VM is stopped, its definition (and disk when copied) moves';
+    this.mark('pre-copy', startedAt);
+    await this.save({ strategy, strategyReason: reason, stage: 'pre-copy', stages: this.stages, startedAt: new Date(startedAt) });
+    await this.d.publishStarted({ migrationId: r.id, vmId: r.vmId, sourceHostId: src.id, targetHostId: tgt.id, mode: 'cold', strategy, strategyReason: reason });
+    const out: JobOutcome = { ok: false, error: '', control: null, timedOut: null, switchTo: null, switchReason: '', lastInfo: null, forced: false };
+    const deadline = completionTimeoutMs(r.memoryMiB, this.d.cfg.completionBaseS, this.d.cfg.completionPerGiBS);
+    try {
+      if (r.storage === 'copy') await so.copyDiskTo(r.vmId, tgt, deadline);
+      const res = await so.migrate(r.vmId, { targetAddress: tgt.address, live: false, storage: r.storage, strategy }, deadline);
+      out.ok = res.code === 0;
+      out.error = out.ok ? '' : firstLine(`${res.stderr}\n${res.stdout}`) || `virsh migrate --offline ended with code ${res.code}`;
+    } catch (err) {
+      out.error = String((err as Error)?.message ?? err);
+    }
+    await this.finish(src, tgt, so, to, out, strategy, startedAt, false);
+  }
+
+  /** Settles by asking both hosts, cleans the other host, publishes the outcome. */
+  private async finish(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps, out: JobOutcome, strategy: ConcreteStrategy, startedAt: number, wasRunning: boolean): Promise<void> {
+    const r = this.rec;
+    const endedAt = this.now();
+    const [s, t] = await Promise.all([so.domainState(r.vmId).catch(() => 'nostate' as DomainState), to.domainState(r.vmId).catch(() => 'nostate' as DomainState)]);
+    const verdict = settle(s, t, out.ok, wasRunning);
+    this.d.log(verdict.lost ? 'error' : 'log', 'migration settled', { migrationId: r.id, vmOn: verdict.vmOn, why: verdict.why, ok: out.ok });
+    if (verdict.cleanup) await this.cleanup(verdict.cleanup === 'source' ? so : to, r.storage, verdict.cleanup);
+    const keep = verdict.vmOn === 'source' ? so : to;
+    if (verdict.resume) await keep.resume(r.vmId).catch((err) => this.d.log('warn', 'resume failed', { migrationId: r.id, err: String(err) }));
+    if (verdict.vmOn === 'target' && !verdict.lost) {
+      // Commitment: the destination confirmed it runs the VM (or holds the stopped one); activation follows.
+      const stats = wasRunning ? ((await to.jobInfo(r.vmId, true).catch(() => null)) ?? out.lastInfo) : null;
+      const downtimeMs = stats?.totalDowntimeMs;
+      if (downtimeMs !== undefined) this.mark('stop-and-copy', endedAt - downtimeMs);
+      this.mark('commitment', endedAt);
+      this.mark('activation', this.now());
+      const totalTimeMs = stats?.timeElapsedMs ?? endedAt - startedAt;
+      const actual = {
+        totalTimeMs,
+        downtimeMs,
+        dataTransferredBytes: stats?.dataProcessedBytes ?? stats?.memoryProcessedBytes,
+        iterations: stats?.iteration,
+        compressedBytes: stats?.compressedBytes,
+        compressionCacheMisses: stats?.compressionCacheMisses,
+        bandwidthMiBs: stats?.memoryBandwidthBytesPerSec ? stats.memoryBandwidthBytesPerSec / MiB : undefined,
+        totalTimeError: r.predictedTotalMs ? predictionError(r.predictedTotalMs, totalTimeMs) : undefined,
+      };
+      await this.save({ state: 'completed', stage: 'activation', stages: this.stages, actual, finishedAt: new Date(), vmHostId: tgt.id, error: out.forced ? 'force-completed' : null });
+      await this.d.publishCompleted({
+        migrationId: r.id,
+        vmId: r.vmId,
+        sourceHostId: src.id,
+        targetHostId: tgt.id,
+        strategy,
+        totalTimeMs,
+        downtimeMs,
+        dataTransferredBytes: actual.dataTransferredBytes,
+        iterations: actual.iterations,
+        compressedBytes: actual.compressedBytes,
+        compressionCacheMisses: actual.compressionCacheMisses,
+        predictedTotalTimeMs: r.predictedTotalMs ?? undefined,
+        predictedDowntimeMs: r.predictedDowntimeMs ?? undefined,
+        stages: this.stages,
+      });
+      this.d.log('log', 'migration completed', { migrationId: r.id, vmId: r.vmId, to: tgt.name, ...actual });
+      return;
+    }
+    const why = out.control === 'cancel'
+      ? `cancelled by a user; ${verdict.why}`
+      : out.timedOut
+        ? `${out.timedOut} timeout (${this.d.cfg.timeoutAction}); ${verdict.why}${out.error ? `; libvirt: ${out.error}` : ''}`
+        : verdict.lost
+          ? `${verdict.why}: an operator must look${out.error ? `; libvirt: ${out.error}` : ''}`
+          : `${out.error || 'migration did not complete'}; ${verdict.why}`;
+    return this.fail(why, verdict.vmOn === 'source' ? src.id : tgt.id, out.control === 'cancel');
+  }
+
+  /** Updates the record here and in the database. */
+  private async save(patch: Partial<MigrationRecord>): Promise<void> {
+    Object.assign(this.rec, patch);
+    await this.d.update(this.rec.id, patch);
+  }
+
+  private async cleanup(ops: HostOps, storage: 'shared' | 'copy', side: Side): Promise<void> {
+    try {
+      await ops.removeDomain(this.rec.vmId, storage === 'copy');
+    } catch (err) {
+      this.d.log('warn', 'cleaning the other host failed', { migrationId: this.rec.id, side, err: String((err as Error)?.message ?? err) });
+    }
+  }
+
+  private async fail(reason: string, vmHostId: string, cancelled: boolean): Promise<void> {
+    const r = this.rec;
+    await this.save({ state: cancelled ? 'cancelled' : 'failed', error: reason, vmHostId, finishedAt: new Date(), stages: this.stages });
+    await this.d.publishFailed({ migrationId: r.id, vmId: r.vmId, sourceHostId: r.sourceHostId, targetHostId: r.targetHostId ?? undefined, reason, vmHostId, cancelled });
+    this.d.log('warn', cancelled ? 'migration cancelled' : 'migration failed', { migrationId: r.id, vmId: r.vmId, reason, vmHostId });
+  }
+}

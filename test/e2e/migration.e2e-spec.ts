@@ -1,0 +1,208 @@
+/**
+ * Live migration on the lab, through the REST API as a user does it, with real guests whose console counter must
+ * go on without a gap: a move with copied storage; a cancelled move (the VM stays on the source, the target is
+ * clean); the destination host powered off mid-way; the migrator killed mid-way and started again (the migration
+ * is settled by asking both hosts). After each: the VM runs on exactly one host and the platform says which.
+ */
+import { execFileSync } from 'child_process';
+import { join } from 'path';
+import { Platform, sleep } from './support/platform';
+import { cleanLabVms, LabHost, onHost, virsh } from './support/lab';
+
+const ROOT = join(__dirname, '..', '..');
+const LAB_SH = join(ROOT, 'infra', 'lab', 'lab.sh');
+
+describe('live migration on the lab', () => {
+  let p: Platform;
+  let hosts: any[] = [];
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    p = await Platform.start('migration');
+    hosts = (await p.registerLab()).hosts;
+  });
+
+  afterAll(async () => {
+    await p?.stop();
+    if (p?.lab) await cleanLabVms(p.lab, created);
+  });
+
+  const labHost = (hostId: string): LabHost => {
+    const h = hosts.find((x) => x.id === hostId);
+    return p.lab.hosts.find((l) => l.address === h.address)!;
+  };
+  const other = (hostId: string) => hosts.find((h) => h.id !== hostId);
+  const consoleLog = (host: LabHost, vmId: string) => onHost(p.lab, host, ['cat', `/var/lib/minicloud/vms/${vmId}/console.log`]).catch(() => '');
+  const counters = (text: string) => [...text.matchAll(/minicloud-counter (\d+)/g)].map((m) => Number(m[1]));
+  const domState = (host: LabHost, vmId: string) => virsh(p.lab, host, 'domstate', `mc-${vmId}`).then((s) => s.trim(), () => 'absent');
+  const exists = (host: LabHost, path: string) => onHost(p.lab, host, ['test', '-e', path]).then(() => true, () => false);
+  /** Types a line on the guest's serial console (qemu reads the pty only while it is held open: keep it 1.5 s). */
+  const consoleSend = (host: LabHost, vmId: string, text: string) =>
+    onHost(p.lab, host, ['sh', '-c', 'p=$(virsh -q -c qemu:///system ttyconsole "$1") && (printf "%s\\n" "$2"; sleep 1.5) > "$p"', 'sh', `mc-${vmId}`, text]);
+
+  async function bootedVm(name: string, hostId: string): Promise<string> {
+    const r = await p.api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 256, diskGiB: 1, image: 'minicloud-lab', targetHost: hostId });
+    expect(r.status).toBe(202);
+    created.push(r.body.id);
+    const vm = await p.waitForVm(r.body.id, (v) => v.status === 'running' || v.status === 'failed');
+    expect(vm.status).toBe('running');
+    const h = labHost(hostId);
+    const end = Date.now() + 90_000;
+    while (counters(await consoleLog(h, vm.id)).length < 2) {
+      if (Date.now() > end) throw new Error(`guest ${vm.id} did not boot: ${(await consoleLog(h, vm.id)).slice(-500)}`);
+      await sleep(1000);
+    }
+    return vm.id;
+  }
+
+  async function waitMigration(id: string, done: (m: any) => boolean, timeoutMs = 180_000): Promise<any> {
+    const end = Date.now() + timeoutMs;
+    let last: any;
+    while (Date.now() < end) {
+      const r = await p.api('GET', `/v1/migrations/${id}`);
+      last = r.body;
+      if (r.status === 200 && done(last)) return last;
+      await sleep(300);
+    }
+    throw new Error(`migration ${id} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
+  }
+  const finished = (m: any) => ['completed', 'failed', 'cancelled'].includes(m.state);
+
+  /** Follows the source console while the migration runs: the last counter the source printed. */
+  async function lastSourceCounter(host: LabHost, vmId: string, migrationId: string): Promise<number> {
+    let last = 0;
+    for (;;) {
+      const c = counters(await consoleLog(host, vmId));
+      if (c.length) last = Math.max(last, c[c.length - 1]);
+      const m = (await p.api('GET', `/v1/migrations/${migrationId}`)).body;
+      if (finished(m)) return last;
+      await sleep(200);
+    }
+  }
+
+  /** The guest on `host` counts on, one by one, from right after `from`: no reboot, no gap. */
+  async function countsOnFrom(host: LabHost, vmId: string, from: number): Promise<void> {
+    await sleep(3000);
+    const c = counters(await consoleLog(host, vmId)).filter((n) => n > from - 5);
+    expect(c.length).toBeGreaterThanOrEqual(2);
+    const seq = c.slice(c.findIndex((n) => n > from));
+    expect(seq[0]).toBeLessThanOrEqual(from + 3); // picked up where the source stopped (≤ 3 s of polling slack)
+    for (let i = 1; i < seq.length; i++) expect(seq[i]).toBe(seq[i - 1] + 1);
+  }
+
+  it('moves a running VM to the other host with copied storage: the guest counts on, the platform follows', async () => {
+    const h1 = hosts[0];
+    const vmId = await bootedVm('mig-live', h1.id);
+    const src = labHost(h1.id);
+
+    // Bad input is refused with the field and the reason; nothing starts.
+    const bad = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'teleport', maxDowntimeMs: 0 });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).toMatch(/strategy/);
+    expect(JSON.stringify(bad.body)).toMatch(/maxDowntimeMs/);
+
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, {});
+    expect(r.status).toBe(202);
+    expect(r.headers.get('location')).toBe(`/v1/migrations/${r.body.id}`);
+    const lastOnSource = await lastSourceCounter(src, vmId, r.body.id);
+    const m = await waitMigration(r.body.id, finished);
+    expect({ state: m.state, error: m.error }).toEqual({ state: 'completed', error: null });
+    const h2 = other(h1.id);
+    expect(m).toMatchObject({ vmId, sourceHostId: h1.id, targetHostId: h2.id, mode: 'live', storage: 'copy', requestedStrategy: 'auto' });
+    // An idle guest on a fast link: plain pre-copy, and the record says why.
+    expect(m.strategy).toBe('precopy');
+    expect(m.strategyReason).toMatch(/MiB\/s/);
+    expect(m.result.totalTimeMs).toBeGreaterThan(0);
+    expect(m.result.downtimeMs).toBeGreaterThanOrEqual(0);
+    expect(m.result.dataTransferredBytes).toBeGreaterThan(0);
+    expect(m.result.predictedTotalTimeMs).toBeGreaterThan(0);
+    expect(typeof m.result.totalTimeError).toBe('number');
+    expect(m.stages.map((s: any) => s.stage)).toEqual(expect.arrayContaining(['reservation', 'pre-copy', 'commitment', 'activation']));
+
+    // Exactly one host runs it, the platform says which, the source is clean.
+    const vm = await p.waitForVm(vmId, (v) => v.status === 'running' && v.host?.id === h2.id, 30_000);
+    expect(vm.host.address).toBe(h2.address);
+    expect(await domState(labHost(h2.id), vmId)).toBe('running');
+    expect(await domState(src, vmId)).toBe('absent');
+    expect(await exists(src, `/var/lib/minicloud/vms/${vmId}/disk.qcow2`)).toBe(false);
+    await countsOnFrom(labHost(h2.id), vmId, lastOnSource);
+
+    // Listed by VM.
+    const list = await p.api('GET', `/v1/migrations?vm=${vmId}`);
+    expect((list.body.items ?? list.body).map((x: any) => x.id)).toContain(m.id);
+  });
+
+  it('cancel mid-way: the VM keeps running on the source, the target is clean', async () => {
+    const h2 = hosts[1];
+    const vmId = await bootedVm('mig-cancel', h2.id);
+    const src = labHost(h2.id);
+    const dst = labHost(other(h2.id).id);
+    // A guest rewriting its memory over a 5 MiB/s link: the migration cannot finish soon.
+    await consoleSend(src, vmId, 'dirty 64 random');
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 5 });
+    expect(r.status).toBe(202);
+    const running = await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    expect(running.progress.memoryTotalBytes).toBeGreaterThan(200 * 1024 * 1024);
+    const c = await p.api('POST', `/v1/migrations/${r.body.id}/cancel`);
+    expect(c.status).toBe(202);
+    const m = await waitMigration(r.body.id, finished, 60_000);
+    expect(m.state).toBe('cancelled');
+    expect(m.vmHostId).toBe(h2.id);
+    expect((await p.api('POST', `/v1/migrations/${r.body.id}/cancel`)).status).toBe(409);
+    expect(await domState(src, vmId)).toBe('running');
+    expect(await domState(dst, vmId)).toBe('absent');
+    expect(await exists(dst, `/var/lib/minicloud/vms/${vmId}`)).toBe(false);
+    const vm = await p.waitForVm(vmId, (v) => v.status === 'running', 30_000);
+    expect(vm.host.id).toBe(h2.id);
+    const before = counters(await consoleLog(src, vmId)).pop()!;
+    await sleep(2500);
+    expect(counters(await consoleLog(src, vmId)).pop()!).toBeGreaterThan(before);
+    await consoleSend(src, vmId, 'stop-dirty');
+  });
+
+  it('the migrator killed mid-way and started again settles the migration: the VM runs on exactly one host', async () => {
+    const h1 = hosts[0];
+    const vmId = await bootedVm('mig-killed', h1.id);
+    const src = labHost(h1.id);
+    const dst = labHost(other(h1.id).id);
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 8 });
+    expect(r.status).toBe(202);
+    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    await p.stopService('migrator', 'SIGKILL');
+    await sleep(2000);
+    await p.startService('migrator');
+    const m = await waitMigration(r.body.id, finished, 240_000);
+    const states = [await domState(src, vmId), await domState(dst, vmId)];
+    // Exactly one host has it, running, and the record and the VM's host agree with the hosts.
+    expect(states.filter((s) => s === 'running')).toHaveLength(1);
+    expect(states.filter((s) => s !== 'absent')).toHaveLength(1);
+    const runsOn = states[0] === 'running' ? h1.id : other(h1.id).id;
+    if (m.state === 'completed') expect(m.targetHostId).toBe(runsOn);
+    else expect(m.vmHostId).toBe(runsOn);
+    const vm = await p.waitForVm(vmId, (v) => v.status === 'running' && v.host?.id === runsOn, 30_000);
+    expect(vm.host.id).toBe(runsOn);
+  });
+
+  it('the destination host powered off mid-way: the VM stays on the source and keeps running', async () => {
+    const h1 = hosts[0];
+    const vmId = await bootedVm('mig-dst-down', h1.id);
+    const src = labHost(h1.id);
+    const dst = labHost(other(h1.id).id);
+    await consoleSend(src, vmId, 'dirty 64 random');
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 5 });
+    expect(r.status).toBe(202);
+    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    execFileSync('bash', [LAB_SH, 'host-stop', String(dst.index)], { stdio: 'inherit', timeout: 120_000 });
+    try {
+      const m = await waitMigration(r.body.id, finished, 240_000);
+      expect(m.state).toBe('failed');
+      expect(m.vmHostId).toBe(h1.id);
+      expect(await domState(src, vmId)).toBe('running');
+      const vm = await p.waitForVm(vmId, (v) => v.status === 'running', 30_000);
+      expect(vm.host.id).toBe(h1.id);
+      await consoleSend(src, vmId, 'stop-dirty');
+    } finally {
+      execFileSync('bash', [LAB_SH, 'host-start', String(dst.index)], { stdio: 'inherit', timeout: 180_000 });
+    }
+  });
+});
