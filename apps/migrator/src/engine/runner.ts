@@ -358,7 +358,10 @@ export class MigrationRunner {
     const [s, t] = await Promise.all([so.domainState(r.vmId).catch(() => 'nostate' as DomainState), to.domainState(r.vmId).catch(() => 'nostate' as DomainState)]);
     const verdict = settle(s, t, out.ok, wasRunning);
     this.d.log(verdict.lost ? 'error' : 'log', 'migration settled', { migrationId: r.id, vmOn: verdict.vmOn, why: verdict.why, ok: out.ok });
-    if (verdict.cleanup) await this.cleanup(verdict.cleanup === 'source' ? so : to, r.storage, verdict.cleanup);
+    // The other host keeps nothing: with copied disks its copy (pre-created disk, or the source's disk after the
+    // move) always goes, even when no domain is left there; with shared storage only a leftover domain is undefined.
+    const loser: Side = verdict.vmOn === 'source' ? 'target' : 'source';
+    if (!verdict.lost && (r.storage === 'copy' || verdict.cleanup === loser)) await this.cleanup(loser === 'source' ? so : to, r.storage, loser);
     const keep = verdict.vmOn === 'source' ? so : to;
     if (verdict.resume) await keep.resume(r.vmId).catch((err) => this.d.log('warn', 'resume failed', { migrationId: r.id, err: String(err) }));
     if (verdict.vmOn === 'target' && !verdict.lost) {

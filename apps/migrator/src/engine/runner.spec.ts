@@ -1,0 +1,197 @@
+import type { DomainState, ExecResult, MigrationJobInfo, VirshMigrateOptions } from '@minicloud/hypervisor';
+import { migratorConfigFromEnv } from '../config/config';
+import type { MigrationRecord } from '../persistence/entities';
+import type { HostOps, HostRef } from './host-ops';
+import { Control, MigrationRunner, RunnerDeps } from './runner';
+
+const VM = '11111111-1111-4111-8111-111111111111';
+const H1: HostRef = { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', name: 'h1', address: '10.254.7.11', sshPort: 22, sshUser: 'root' };
+const H2: HostRef = { id: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', name: 'h2', address: '10.254.7.12', sshPort: 22, sshUser: 'root' };
+
+/** A pretend pair of hosts for the runner's unit tests: the domain lives on one of them; `migrate` moves it. */
+class FakeHostPair {
+  on: 'h1' | 'h2' = 'h1';
+  calls: string[] = [];
+  /** How the next migrate ends: after `ms`, ok or not; `hang` waits until aborted. */
+  plan: { ok: boolean; ms: number; hang?: boolean } = { ok: true, ms: 30 };
+  removed: string[] = [];
+  private abortJob: (() => void) | null = null;
+  jobRunning = false;
+
+  ops(h: HostRef): HostOps {
+    const me = h.name as 'h1' | 'h2';
+    const pair = this;
+    const info = (jobType: MigrationJobInfo['jobType']): MigrationJobInfo => ({ jobType, memoryProcessedBytes: 1e6 * Date.now() / 1e9, memoryRemainingBytes: 1e6, memoryTotalBytes: 256 * 2 ** 20, timeElapsedMs: 20, totalDowntimeMs: 12, dataProcessedBytes: 9e6, iteration: 2 });
+    return {
+      async domainState(): Promise<DomainState> {
+        return pair.on === me ? 'running' : 'absent';
+      },
+      async jobInfo(_vm: string, completed?: boolean) {
+        if (completed) return pair.on === me ? info('Completed') : null;
+        return pair.jobRunning && me === 'h1' ? info('Unbounded') : { jobType: 'None' };
+      },
+      async dirtyRateMiBs() {
+        return 0.5;
+      },
+      migrate(_vm: string, opts: VirshMigrateOptions): Promise<ExecResult> {
+        pair.calls.push(`migrate ${opts.strategy} ${opts.storage} -> ${opts.targetAddress}`);
+        pair.jobRunning = true;
+        return new Promise((resolve) => {
+          const end = (ok: boolean, err = '') => {
+            pair.jobRunning = false;
+            if (ok) pair.on = 'h2';
+            resolve({ code: ok ? 0 : 1, stdout: '', stderr: err });
+          };
+          pair.abortJob = () => end(false, 'error: operation aborted: migration out job: canceled by client');
+          if (!pair.plan.hang) setTimeout(() => end(pair.plan.ok, pair.plan.ok ? '' : 'error: internal error: unable to connect to server'), pair.plan.ms);
+        });
+      },
+      async abortJob() {
+        pair.calls.push('domjobabort');
+        pair.abortJob?.();
+      },
+      async setMaxDowntime(_vm: string, ms: number) {
+        pair.calls.push(`downtime ${ms}`);
+      },
+      async switchToPostcopy() {
+        pair.calls.push('postcopy');
+      },
+      async resume() {
+        pair.calls.push(`resume ${me}`);
+      },
+      async removeDomain(_vm: string, files: boolean) {
+        pair.removed.push(`${me}${files ? '+files' : ''}`);
+      },
+      async copyDiskTo() {
+        pair.calls.push('copy disk');
+      },
+    };
+  }
+}
+
+function setup(over: Partial<MigrationRecord> = {}, control: () => Control = () => null) {
+  const pair = new FakeHostPair();
+  const published: { kind: string; body: any }[] = [];
+  const updates: Partial<MigrationRecord>[] = [];
+  const rec = {
+    id: '22222222-2222-4222-8222-222222222222',
+    vmId: VM,
+    sourceHostId: H1.id,
+    targetHostId: H2.id,
+    state: 'running',
+    mode: 'live',
+    storage: 'copy',
+    requestedStrategy: 'auto',
+    memoryMiB: 256,
+    vcpus: 1,
+    origin: 'manual',
+    maxDowntimeMs: null,
+    bandwidthMiBs: null,
+    stages: [],
+    predictedTotalMs: null,
+    predictedDowntimeMs: null,
+    createdAt: new Date(Date.now() - 1000),
+    ...over,
+  } as unknown as MigrationRecord;
+  const deps: RunnerDeps = {
+    cfg: { ...migratorConfigFromEnv({}), pollMs: 5, progressTimeoutS: 60 },
+    host: async (id) => [H1, H2].find((h) => h.id === id) ?? null,
+    ops: (h) => pair.ops(h),
+    prepare: async () => undefined,
+    history: async () => undefined,
+    update: async (_id, patch) => void updates.push(patch),
+    heartbeat: async () => control(),
+    publishStarted: async (body) => void published.push({ kind: 'started', body }),
+    publishProgress: async (body) => void published.push({ kind: 'progress', body }),
+    publishCompleted: async (body) => void published.push({ kind: 'completed', body }),
+    publishFailed: async (body) => void published.push({ kind: 'failed', body }),
+    log: () => undefined,
+  };
+  return { pair, published, updates, rec, deps, run: () => new MigrationRunner(deps, rec).run() };
+}
+
+describe('MigrationRunner', () => {
+  it('an idle guest: auto picks pre-copy, the VM ends on the target, the source copy goes, the record has the figures', async () => {
+    const t = setup();
+    await t.run();
+    expect(t.pair.on).toBe('h2');
+    expect(t.pair.calls[0]).toBe('migrate precopy copy -> 10.254.7.12');
+    expect(t.published.map((p) => p.kind).filter((k) => k !== 'progress')).toEqual(['started', 'completed']);
+    const started = t.published[0].body;
+    expect(started).toMatchObject({ strategy: 'precopy', dirtyRateMiBs: 0.5, bandwidthMiBs: 400 });
+    expect(started.strategyReason).toMatch(/dirty rate 0\.5 MiB\/s, bandwidth 400 MiB\/s from the default/);
+    const done = t.published.find((p) => p.kind === 'completed')!.body;
+    expect(done).toMatchObject({ vmId: VM, sourceHostId: H1.id, targetHostId: H2.id, strategy: 'precopy', downtimeMs: 12, totalTimeMs: 20, dataTransferredBytes: 9e6 });
+    expect(done.predictedTotalTimeMs).toBeGreaterThan(0);
+    expect(done.stages.map((s: any) => s.stage)).toEqual(['reservation', 'pre-copy', 'stop-and-copy', 'commitment', 'activation']);
+    expect(t.pair.removed).toEqual(['h1+files']);
+    expect(t.updates.at(-1)).toMatchObject({ state: 'completed', vmHostId: H2.id });
+  });
+
+  it('a libvirt failure: the VM stays on the source, the target copy is removed, migration.failed names the host', async () => {
+    const t = setup();
+    t.pair.plan = { ok: false, ms: 20 };
+    await t.run();
+    expect(t.pair.on).toBe('h1');
+    const f = t.published.find((p) => p.kind === 'failed')!.body;
+    expect(f).toMatchObject({ vmHostId: H1.id, cancelled: false });
+    expect(f.reason).toMatch(/unable to connect to server; the source still runs the VM/);
+    expect(t.pair.removed).toEqual(['h2+files']);
+  });
+
+  it('cancel while running: domjobabort, state cancelled, the VM on the source', async () => {
+    let n = 0;
+    const t = setup({}, () => (++n > 3 ? 'cancel' : null));
+    t.pair.plan = { ok: true, ms: 0, hang: true };
+    await t.run();
+    expect(t.pair.calls).toContain('domjobabort');
+    expect(t.pair.on).toBe('h1');
+    expect(t.published.find((p) => p.kind === 'failed')!.body).toMatchObject({ cancelled: true, vmHostId: H1.id });
+    expect(t.published.some((p) => p.kind === 'progress')).toBe(true);
+    expect(t.updates.at(-1)).toMatchObject({ state: 'cancelled' });
+  });
+
+  it('force-complete without post-copy: pause-and-copy (unlimited downtime), then completed', async () => {
+    let n = 0;
+    const t = setup({ requestedStrategy: 'precopy' }, () => (++n === 3 ? 'force-complete' : null));
+    t.pair.plan = { ok: true, ms: 80 };
+    await t.run();
+    expect(t.pair.calls).toContain('downtime 60000');
+    expect(t.pair.on).toBe('h2');
+    expect(t.published.some((p) => p.kind === 'completed')).toBe(true);
+  });
+
+  it('a progress timeout aborts a stuck migration (default action): failed, VM on the source', async () => {
+    const t = setup();
+    t.deps.cfg = { ...t.deps.cfg, progressTimeoutS: 0.05 };
+    t.pair.plan = { ok: true, ms: 0, hang: true };
+    // A stuck job: nothing processed between polls.
+    const ops = t.deps.ops;
+    t.deps.ops = (h) => ({ ...ops(h), jobInfo: async () => ({ jobType: 'Unbounded', memoryProcessedBytes: 5, memoryRemainingBytes: 1, memoryTotalBytes: 10 }) });
+    await t.run();
+    const f = t.published.find((p) => p.kind === 'failed')!.body;
+    expect(f.reason).toMatch(/^progress timeout \(abort\)/);
+    expect(f.cancelled).toBe(false);
+    expect(t.pair.on).toBe('h1');
+  });
+
+  it('a live migration of a VM that is not running is refused before anything happens on the hosts', async () => {
+    const t = setup();
+    t.pair.on = 'h2'; // not on the source
+    await t.run();
+    expect(t.pair.calls).toEqual([]);
+    expect(t.published.map((p) => p.kind)).toEqual(['failed']);
+    expect(t.published[0].body.reason).toMatch(/needs the VM running on h1; libvirt says absent/);
+  });
+
+  it('a failed preparation of the target: nothing started, the target is cleaned', async () => {
+    const t = setup();
+    t.deps.prepare = async () => {
+      throw new Error("storage 'shared' but host h2 does not see /var/lib/minicloud/vms/x/disk.qcow2");
+    };
+    await t.run();
+    expect(t.pair.calls).toEqual([]);
+    expect(t.pair.removed).toEqual(['h2+files']);
+    expect(t.published[0].body.reason).toMatch(/^preparing h2 failed: storage 'shared'/);
+  });
+});
