@@ -220,6 +220,8 @@ export class MigrationRunner {
       storage: r.storage,
       strategy,
       bandwidthMiBs: r.bandwidthMiBs ?? undefined,
+      // xbzrle's page cache as large as the guest (the cost model assumes it; the default 64 MiB misses pages).
+      xbzrleCacheBytes: strategy === 'compressed' ? r.memoryMiB * MiB : undefined,
       allowPostcopy: strategy === 'postcopy' || cfg.allowPostcopy,
     };
     let finished = false;
