@@ -15,6 +15,10 @@ export interface OptionSpec {
   value?: string;
   /** Smallest accepted integer (int options). */
   min?: number;
+  /** Largest accepted integer (int options). */
+  max?: number;
+  /** The only accepted values (string options). */
+  choices?: readonly string[];
   help: string;
 }
 
@@ -56,7 +60,7 @@ export const GLOBAL_OPTIONS: OptionSpec[] = [
   { name: 'help', type: 'boolean', help: 'show help' },
 ];
 
-const GROUP_ALIASES: Record<string, string> = { vms: 'vm', host: 'hosts', image: 'images', flavor: 'flavors' };
+const GROUP_ALIASES: Record<string, string> = { vms: 'vm', host: 'hosts', image: 'images', flavor: 'flavors', migrations: 'migration' };
 
 function findOption(specs: OptionSpec[], name: string): OptionSpec | undefined {
   return specs.find((s) => s.name === name);
@@ -68,8 +72,10 @@ function convert(spec: OptionSpec, raw: string, where: string): string | number 
     const n = Number(raw);
     if (!Number.isSafeInteger(n)) throw new UsageError(`--${spec.name} is too large`, where);
     if (spec.min !== undefined && n < spec.min) throw new UsageError(`--${spec.name} must be at least ${spec.min}, got ${n}`, where);
+    if (spec.max !== undefined && n > spec.max) throw new UsageError(`--${spec.name} must be at most ${spec.max}, got ${n}`, where);
     return n;
   }
+  if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(', ')}, got "${raw}"`, where);
   return raw;
 }
 
@@ -218,7 +224,7 @@ export function parseTags(raw: string[] | undefined): Record<string, string> | u
 }
 
 function optionUsage(o: OptionSpec): string {
-  return `--${o.name}${o.type === 'boolean' ? '' : ' ' + (o.value ?? (o.type === 'int' ? 'N' : 'VALUE'))}`;
+  return `--${o.name}${o.type === 'boolean' ? '' : ' ' + (o.value ?? (o.choices ? o.choices.join('|') : o.type === 'int' ? 'N' : 'VALUE'))}`;
 }
 
 function usageLine(c: CommandSpec): string {

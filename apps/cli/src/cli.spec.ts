@@ -342,3 +342,166 @@ describe('global behaviour', () => {
     expect(h.calls).toEqual([]);
   });
 });
+
+describe('vm migrate and migrations', () => {
+  const MIG = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const HV1 = '11111111-1111-4111-8111-111111111111';
+  const HV2 = '22222222-2222-4222-8222-222222222222';
+  const MiB = 1024 * 1024;
+  const hosts = { data: { items: [{ id: HV1, name: 'hv1' }, { id: HV2, name: 'hv2' }], total: 2 } };
+  const mig = (over: Record<string, unknown> = {}) => ({
+    id: MIG,
+    vmId: VM_ID,
+    state: 'requested',
+    origin: 'manual',
+    mode: 'live',
+    storage: 'copy',
+    requestedStrategy: 'auto',
+    strategy: null,
+    strategyReason: null,
+    sourceHostId: HV1,
+    targetHostId: HV2,
+    maxDowntimeMs: null,
+    bandwidthMiBs: null,
+    reason: 'requested by a client',
+    stage: null,
+    progress: null,
+    predictions: null,
+    dirtyRateMiBs: null,
+    result: null,
+    stages: [],
+    vmHostId: null,
+    error: null,
+    requestedAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-01T00:00:00.000Z',
+    ...over,
+  });
+  const prog = (processed: number, remaining: number, dirty: number) => ({
+    memoryProcessedBytes: processed * MiB,
+    memoryRemainingBytes: remaining * MiB,
+    memoryTotalBytes: 512 * MiB,
+    dataTransferredBytes: null,
+    iteration: 1,
+    dirtyRatePagesPerSec: dirty,
+    expectedDowntimeMs: null,
+    elapsedMs: null,
+    at: '2026-01-01T00:00:01.000Z',
+  });
+  const result = { totalTimeMs: 5000, downtimeMs: 42, dataTransferredBytes: 610 * MiB, iterations: 3, compressedBytes: null, compressionCacheMisses: null, predictedTotalTimeMs: 4000, predictedDowntimeMs: 30, totalTimeError: 0.25 };
+
+  it('posts what was asked (a VM name resolved), with an Idempotency-Key, and says how to follow it', async () => {
+    const h = harness((c) => (c.method === 'GET' ? { data: { items: [vm()], total: 1 } } : { status: 202, data: mig() }));
+    expect(await h.exec('vm', 'migrate', 'web-1', '--to', 'hv2', '--mode', 'live', '--storage', 'shared', '--strategy', 'postcopy', '--max-downtime', '300', '--bandwidth', '100')).toBe(0);
+    expect(h.calls[1]).toEqual({
+      method: 'POST',
+      path: `/v1/vms/${VM_ID}/migrate`,
+      key: 'key-1',
+      body: { targetHost: 'hv2', mode: 'live', storage: 'shared', strategy: 'postcopy', maxDowntimeMs: 300, bandwidthMiBs: 100 },
+    });
+    expect(h.stdout()).toBe(`migration ${MIG} of VM web-1 requested (to hv2)\nFollow it with: minicloud migration show ${MIG}\n`);
+    expect(await h.exec('vm', 'migrate', VM_ID, '--json')).toBe(0);
+    expect(h.calls[2]).toMatchObject({ method: 'POST', body: {} });
+  });
+
+  it('refuses bad choices before sending anything (exit 2)', async () => {
+    const h = harness(() => new Error('no request expected'));
+    expect(await h.exec('vm', 'migrate', VM_ID, '--mode', 'warm')).toBe(2);
+    expect(h.stderr()).toContain('--mode must be one of live, cold, got "warm"');
+    expect(await h.exec('vm', 'migrate', VM_ID, '--strategy', 'teleport')).toBe(2);
+    expect(await h.exec('vm', 'migrate', VM_ID, '--max-downtime', '0')).toBe(2);
+    expect(await h.exec('vm', 'migrate', VM_ID, '--bandwidth', '100001')).toBe(2);
+    expect(h.stderr()).toContain('--bandwidth must be at most 100000, got 100001');
+    expect(await h.exec('migration', 'list', '--state', 'paused')).toBe(2);
+    expect(h.calls).toEqual([]);
+  });
+
+  it('--wait polls every second, prints one line per change and ends with the result', async () => {
+    const polls = [
+      mig({ state: 'planned' }),
+      mig({ state: 'planned' }),
+      mig({ state: 'running', stage: 'pre-copy', strategy: 'precopy', progress: prog(128, 384, 2048) }),
+      mig({ state: 'running', stage: 'pre-copy', strategy: 'precopy', progress: prog(128, 384, 2048) }),
+      mig({ state: 'running', stage: 'stop-and-copy', strategy: 'precopy', progress: prog(520, 2, 100) }),
+      mig({ state: 'completed', stage: 'activation', strategy: 'precopy', progress: prog(520, 0, 100), result }),
+    ];
+    const h = harness((c) => {
+      if (c.path === '/v1/hosts') return hosts;
+      if (c.method === 'POST') return { status: 202, data: mig() };
+      return { data: polls.shift() };
+    });
+    expect(await h.exec('vm', 'migrate', VM_ID, '--to', 'hv2', '--wait')).toBe(0);
+    const gets = h.calls.filter((c) => c.path === `/v1/migrations/${MIG}`);
+    expect(gets).toHaveLength(6);
+    expect(h.stderr()).toBe(
+      [
+        `migration ${MIG}: requested (0.0s)`,
+        `migration ${MIG}: planned → hv2 (1.0s)`,
+        `migration ${MIG}: running pre-copy (precopy): 25% of memory processed, 384 MiB remaining, dirty rate 2048 pages/s, iteration 1 (3.0s)`,
+        `migration ${MIG}: running stop-and-copy (precopy): 101% of memory processed, 2.0 MiB remaining, dirty rate 100 pages/s, iteration 1 (5.0s)`,
+        `migration ${MIG}: completed (6.0s)`,
+        '',
+      ].join('\n'),
+    );
+    expect(h.stdout()).toBe(`migration ${MIG} completed (hv1 → hv2, precopy): 5.0s (predicted 4.0s, +25%), downtime 42 ms (predicted 30 ms), 610 MiB transferred, 3 iterations\n`);
+  });
+
+  it('--wait exits 4 with the error when the migration is cancelled or fails; --json prints the last view', async () => {
+    const polls = [mig({ state: 'running', stage: 'pre-copy' }), mig({ state: 'cancelled', error: 'cancelled by a user', vmHostId: HV1 })];
+    const h = harness((c) => (c.path === '/v1/hosts' ? hosts : c.method === 'POST' ? { status: 202, data: mig() } : { data: polls.shift() }));
+    expect(await h.exec('vm', 'migrate', VM_ID, '--wait', '--json')).toBe(4);
+    expect(h.stderr()).toContain(`minicloud: failed: migration ${MIG} cancelled: cancelled by a user`);
+    expect(JSON.parse(h.stdout())).toMatchObject({ state: 'cancelled', vmHostId: HV1 });
+
+    const f = harness((c) => (c.path === '/v1/hosts' ? new Error('hosts unavailable') : c.method === 'POST' ? { status: 202, data: mig() } : { data: mig({ state: 'failed', error: 'virsh migrate: connection refused' }) }));
+    expect(await f.exec('vm', 'migrate', VM_ID, '--wait')).toBe(4);
+    expect(f.stderr()).toContain('failed: virsh migrate: connection refused');
+  });
+
+  it('a 409 from the server exits 1 with its message', async () => {
+    const h = harness(() => refused(409, 'cannot live-migrate a VM that is stopped (a live migration needs a running VM)', { state: 'stopped' }));
+    expect(await h.exec('vm', 'migrate', VM_ID)).toBe(1);
+    expect(h.stderr()).toBe('minicloud: error: cannot live-migrate a VM that is stopped (a live migration needs a running VM) (409 Conflict)\n');
+  });
+
+  it('migration list filters by VM (name resolved) and state and prints a table with host names', async () => {
+    const h = harness((c) => {
+      if (c.path === '/v1/vms') return { data: { items: [vm()], total: 1 } };
+      if (c.path === '/v1/hosts') return hosts;
+      return { data: { items: [mig({ state: 'running', stage: 'pre-copy', strategy: 'precopy', progress: prog(256, 256, 10) })], total: 3 } };
+    });
+    expect(await h.exec('migration', 'list', '--vm', 'web-1', '--state', 'running', '--limit', '1')).toBe(0);
+    expect(h.calls.find((c) => c.path === '/v1/migrations')).toEqual({ method: 'GET', path: '/v1/migrations', query: { vm: VM_ID, state: 'running', limit: 1, offset: undefined } });
+    const lines = h.stdout().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+VM\s+STATE\s+MODE\s+STRATEGY\s+FROM\s+TO\s+STAGE\s+PROGRESS\s+REQUESTED$/);
+    expect(lines[1]).toMatch(new RegExp(`^${MIG}\\s+${VM_ID}\\s+running\\s+live\\s+precopy\\s+hv1\\s+hv2\\s+pre-copy\\s+50%\\s+2026-01-01T00:00:00.000Z$`));
+    expect(lines[2]).toBe('(1 of 3; use --limit/--offset)');
+  });
+
+  it('migration show prints the details; cancel and force-complete post to the migration', async () => {
+    const h = harness((c) => {
+      if (c.path === '/v1/hosts') return hosts;
+      if (c.method === 'POST') return { status: 202, data: mig({ state: 'running' }) };
+      return { data: mig({ state: 'completed', strategy: 'precopy', strategyReason: 'converges', result, stages: [{ stage: 'activation', at: '2026-01-01T00:00:06.000Z' }] }) };
+    });
+    expect(await h.exec('migration', 'show', MIG)).toBe(0);
+    expect(h.stdout()).toMatch(/^state: +completed$/m);
+    expect(h.stdout()).toMatch(/^to: +hv2$/m);
+    expect(h.stdout()).toMatch(/^result: +5.0s \(predicted 4.0s, \+25%\)/m);
+    expect(await h.exec('migration', 'cancel', MIG)).toBe(0);
+    expect(await h.exec('migrations', 'force-complete', MIG, '--json')).toBe(0);
+    const posts = h.calls.filter((c) => c.method === 'POST');
+    expect(posts).toEqual([
+      { method: 'POST', path: `/v1/migrations/${MIG}/cancel`, body: {}, key: 'key-1' },
+      { method: 'POST', path: `/v1/migrations/${MIG}/force-complete`, body: {}, key: 'key-2' },
+    ]);
+    expect(h.stdout()).toContain(`migration ${MIG}: cancel requested (it is running; follow it with: minicloud migration show ${MIG})\n`);
+    expect(JSON.parse(h.stdout().slice(h.stdout().lastIndexOf('{\n  "id"')))).toMatchObject({ id: MIG, state: 'running' });
+  });
+
+  it('vm show names the unfinished migration of a migrating VM', async () => {
+    const h = harness(() => ({ data: vm({ status: 'migrating', host: { id: HV1, name: 'hv1', address: null }, migration: { id: MIG, state: 'running', stage: 'pre-copy', targetHostId: HV2 } }) }));
+    expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
+    expect(h.stdout()).toMatch(/^status: +migrating$/m);
+    expect(h.stdout()).toMatch(new RegExp(`^migration: +${MIG} \\(running, pre-copy\\)$`, 'm'));
+  });
+});

@@ -6,6 +6,12 @@ const WAIT: OptionSpec = { name: 'wait', type: 'boolean', help: 'follow the oper
 export const VM_ACTIONS = ['start', 'stop', 'force-stop', 'reboot', 'suspend', 'resume'] as const;
 export type VmAction = (typeof VM_ACTIONS)[number];
 
+/** The API's migration choices (libs/contracts/src/events/migration.ts; a unit test keeps them equal). */
+export const MIGRATION_MODES = ['live', 'cold'] as const;
+export const MIGRATION_STORAGE = ['copy', 'shared'] as const;
+export const MIGRATION_STRATEGIES = ['auto', 'precopy', 'compressed', 'auto-converge', 'postcopy'] as const;
+export const MIGRATION_STATES = ['requested', 'planned', 'running', 'completed', 'failed', 'cancelled'] as const;
+
 export const COMMANDS: CommandSpec[] = [
   {
     path: ['hosts', 'add'],
@@ -116,4 +122,33 @@ export const COMMANDS: CommandSpec[] = [
     args: [{ name: 'VM' }],
     options: [{ name: 'lines', type: 'int', value: 'N', min: 1, help: 'how many lines (default 100)' }],
   },
+  {
+    path: ['vm', 'migrate'],
+    summary: 'Move a VM to another host (live by default)',
+    args: [{ name: 'VM' }],
+    options: [
+      { name: 'to', type: 'string', value: 'HOST', help: 'the target host (id or name; default: the scheduler chooses)' },
+      { name: 'mode', type: 'string', choices: MIGRATION_MODES, help: 'live (the VM keeps running; default) or cold (a stopped VM)' },
+      { name: 'storage', type: 'string', choices: MIGRATION_STORAGE, help: "copy the disk to the target (default) or shared (both hosts see it)" },
+      { name: 'strategy', type: 'string', value: 'S', choices: MIGRATION_STRATEGIES, help: `${MIGRATION_STRATEGIES.join(', ')} (default auto: chosen by the cost model)` },
+      { name: 'max-downtime', type: 'int', value: 'MS', min: 1, max: 60_000, help: 'longest pause of the guest accepted at the switch-over (ms)' },
+      { name: 'bandwidth', type: 'int', value: 'MIBS', min: 1, max: 100_000, help: 'bandwidth cap of the migration stream (MiB/s)' },
+      { ...WAIT, help: 'follow the migration every second: one progress line per change on stderr, then the result; exit 4 when it fails or is cancelled' },
+    ],
+    details: ['Example: minicloud vm migrate web-1 --to hv2 --max-downtime 300 --wait'],
+  },
+  {
+    path: ['migration', 'list'],
+    summary: 'List migrations (newest first)',
+    args: [],
+    options: [
+      { name: 'vm', type: 'string', value: 'VM', help: "only this VM's migrations (id or name)" },
+      { name: 'state', type: 'string', choices: MIGRATION_STATES, value: 'STATE', help: `only migrations in this state (${MIGRATION_STATES.join(', ')})` },
+      { name: 'limit', type: 'int', value: 'N', min: 1, help: 'at most N migrations (default 50)' },
+      { name: 'offset', type: 'int', value: 'N', min: 0, help: 'skip the first N migrations' },
+    ],
+  },
+  { path: ['migration', 'show'], summary: 'Show one migration: progress, predictions, result, stages', args: [{ name: 'ID' }], options: [] },
+  { path: ['migration', 'cancel'], summary: 'Cancel a migration (the VM stays on its source host)', args: [{ name: 'ID' }], options: [] },
+  { path: ['migration', 'force-complete'], summary: 'Make a live migration switch over now (longer pause of the guest)', args: [{ name: 'ID' }], options: [] },
 ];

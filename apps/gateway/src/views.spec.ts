@@ -43,6 +43,7 @@ describe('toVmView', () => {
       hostState: null,
       hostReachable: null,
       metrics: null,
+      migration: null,
     });
     expect(v).not.toHaveProperty('generation');
   });

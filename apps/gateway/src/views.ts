@@ -1,4 +1,4 @@
-import type { HostLatestMetrics, HostState, HostView, ImageView, VmLatestMetrics, VmState } from '@minicloud/contracts';
+import type { HostLatestMetrics, HostState, HostView, ImageView, MigrationState, VmLatestMetrics, VmState } from '@minicloud/contracts';
 import type { HostRow, ImageRow, VmRow } from './db/entities';
 
 export interface VmView {
@@ -21,6 +21,18 @@ export interface VmView {
   hostReachable: boolean | null;
   /** The VM's latest metrics round (GET /v1/vms/:id only; null when none is known). */
   metrics: VmLatestMetrics | null;
+  /** The VM's unfinished migration (GET /v1/vms/:id only; null when there is none). */
+  migration: VmMigrationRef | null;
+}
+
+/** A VM's unfinished migration, in short: follow it at /v1/migrations/:id. */
+export interface VmMigrationRef {
+  id: string;
+  state: MigrationState;
+  mode: string;
+  stage: string | null;
+  sourceHostId: string;
+  targetHostId: string | null;
 }
 
 /** GET /v1/hosts items: the host with its latest metrics round (null when none is known). */
@@ -50,6 +62,7 @@ export function toVmView(row: VmRow, host?: (Pick<HostRow, 'id' | 'name' | 'addr
     hostState,
     hostReachable: hostState === null ? null : hostState !== 'down',
     metrics: null,
+    migration: null,
   };
 }
 

@@ -182,6 +182,69 @@ describe('minicloud CLI (built) against a recorded gateway', () => {
     expect(table.stdout).toMatch(/b-1\s+requested\s+-\s+2\s+2 GiB\s+3 GiB\s+minicloud-lab/);
   });
 
+  /** A VM the recorded gateway shows running on hv-10-254-7-11, and a second host hv-10-254-7-12. */
+  async function runningVm(name: string): Promise<string> {
+    expect((await cli(gw.url, ['hosts', 'add', '10.254.7.11'])).code).toBe(0);
+    expect((await cli(gw.url, ['hosts', 'add', '10.254.7.12'])).code).toBe(0);
+    const vm = JSON.parse((await cli(gw.url, ['vm', 'create', name, '--vcpus', '1', '--memory', '256', '--disk', '1', '--image', 'minicloud-lab', '--json'])).stdout);
+    const fake = gw.vms.get(vm.id)!;
+    Object.assign(fake, { status: 'running', host: { id: gw.hosts[0].id, name: gw.hosts[0].name, address: gw.hosts[0].address }, script: [] });
+    return vm.id;
+  }
+
+  it('vm migrate --wait: one stderr line per change (stage, % of memory, remaining, dirty rate), the result on stdout', async () => {
+    const vmId = await runningVm('mig-1');
+    const r = await cli(gw.url, ['vm', 'migrate', 'mig-1', '--to', 'hv-10-254-7-12', '--max-downtime', '300', '--wait']);
+    expect(r.code).toBe(0);
+    const post = gw.requests.find((q) => q.path === `/v1/vms/${vmId}/migrate`)!;
+    expect(post.body).toEqual({ targetHost: 'hv-10-254-7-12', maxDowntimeMs: 300 });
+    expect(post.headers['idempotency-key']).toMatch(UUID);
+    const lines = r.stderr.trim().split('\n').map((l) => l.replace(/^migration [0-9a-f-]+: /, '').replace(/ \(\d+\.\ds\)$/, ''));
+    expect(lines).toEqual([
+      'requested',
+      'planned → hv-10-254-7-12',
+      'running pre-copy (precopy): 25% of memory processed, 192 MiB remaining, dirty rate 512 pages/s, iteration 1',
+      'running pre-copy (precopy): 75% of memory processed, 64.0 MiB remaining, dirty rate 512 pages/s, iteration 1',
+      'completed',
+    ]);
+    expect(r.stdout).toMatch(/^migration [0-9a-f-]+ completed \(hv-10-254-7-11 → hv-10-254-7-12, precopy\): 2\.4s \(predicted 2\.0s, \+20%\), downtime 35 ms \(predicted 30 ms\), 300 MiB transferred, 2 iterations\n$/);
+    const polls = gw.requests.filter((q) => q.method === 'GET' && q.path.startsWith('/v1/migrations/'));
+    expect(polls).toHaveLength(4);
+  });
+
+  it('migration cancel, show, list; a cancelled migration ends vm migrate --wait with exit 4', async () => {
+    const vmId = await runningVm('mig-2');
+    gw.migrationScript = [{ state: 'planned' }];
+    const started = JSON.parse((await cli(gw.url, ['vm', 'migrate', vmId, '--strategy', 'postcopy', '--json'])).stdout);
+    expect(started).toMatchObject({ vmId, state: 'requested', requestedStrategy: 'postcopy' });
+    const cancel = await cli(gw.url, ['migration', 'cancel', started.id]);
+    expect(cancel.code).toBe(0);
+    expect(cancel.stdout).toBe(`migration ${started.id}: cancel requested (it is requested; follow it with: minicloud migration show ${started.id})\n`);
+    const show = await cli(gw.url, ['migration', 'show', started.id]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/^state: +cancelled$/m);
+    expect(show.stdout).toMatch(/^error: +cancelled by a user$/m);
+    expect(show.stdout).toMatch(/^vm host: +hv-10-254-7-11$/m);
+    const again = await cli(gw.url, ['migration', 'force-complete', started.id]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`cannot force-complete migration ${started.id}: it is already cancelled (409 Conflict)`);
+    const list = JSON.parse((await cli(gw.url, ['migration', 'list', '--vm', 'mig-2', '--state', 'cancelled', '--json'])).stdout);
+    expect(list).toMatchObject({ total: 1, items: [{ id: started.id, state: 'cancelled' }] });
+    expect(gw.requests.find((q) => q.path === '/v1/migrations')!.query.get('vm')).toBe(vmId);
+
+    gw.migrationScript = [{ state: 'planned' }, { state: 'cancelled', error: 'cancelled: downtime limit not reachable', vmHostId: gw.hosts[0].id }];
+    const waited = await cli(gw.url, ['vm', 'migrate', vmId, '--wait']);
+    expect(waited.code).toBe(4);
+    expect(waited.stderr).toMatch(/minicloud: failed: migration [0-9a-f-]+ cancelled: cancelled: downtime limit not reachable/);
+
+    const usage = await cli(gw.url, ['vm', 'migrate', vmId, '--mode', 'warm']);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain('--mode must be one of live, cold, got "warm"');
+    const stopped = await cli(gw.url, ['vm', 'migrate', vmId, '--mode', 'cold']);
+    expect(stopped.code).toBe(1);
+    expect(stopped.stderr).toContain('cannot cold-migrate a VM that is running');
+  });
+
   it('tools/minicloud works through a symlink, as installed in /usr/local/bin', async () => {
     const link = join(tmp, 'minicloud');
     symlinkSync(join(ROOT, 'tools', 'minicloud'), link);

@@ -41,6 +41,32 @@ export interface FakeOperation {
   script: { status: string; error?: string }[];
 }
 
+/** A migration as GET /v1/migrations/:id answers it, plus the steps it still goes through (one per GET). */
+export interface FakeMigration {
+  view: Record<string, any>;
+  script: Record<string, any>[];
+}
+
+const MiB = 1024 * 1024;
+const FINISHED = ['completed', 'failed', 'cancelled'];
+
+/** The default life of a migration: planned, two progress reports, completed with figures. */
+export function defaultMigrationScript(): Record<string, any>[] {
+  const progress = (processed: number, remaining: number, dirty: number) => ({
+    memoryProcessedBytes: processed * MiB, memoryRemainingBytes: remaining * MiB, memoryTotalBytes: 256 * MiB,
+    dataTransferredBytes: processed * MiB, iteration: 1, dirtyRatePagesPerSec: dirty, expectedDowntimeMs: null, elapsedMs: null, at: new Date().toISOString(),
+  });
+  return [
+    { state: 'planned', stage: 'reservation', reason: 'hv2: most free memory' },
+    { state: 'running', stage: 'pre-copy', strategy: 'precopy', strategyReason: 'converges', progress: progress(64, 192, 512) },
+    { state: 'running', stage: 'pre-copy', strategy: 'precopy', progress: progress(192, 64, 512) },
+    {
+      state: 'completed', stage: 'activation',
+      result: { totalTimeMs: 2400, downtimeMs: 35, dataTransferredBytes: 300 * MiB, iterations: 2, compressedBytes: null, compressionCacheMisses: null, predictedTotalTimeMs: 2000, predictedDowntimeMs: 30, totalTimeError: 0.2 },
+    },
+  ];
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
@@ -59,6 +85,9 @@ export class RecordedGatewayServer {
   dropNext: { method: string; path: string; count: number } | null = null;
   /** Answer 500 to every request (tests exit code 3). */
   broken = false;
+  readonly migrations = new Map<string, FakeMigration>();
+  /** The steps of new migrations (one per GET), set by the test. */
+  migrationScript: Record<string, any>[] = defaultMigrationScript();
   private server?: Server;
   url = '';
 
@@ -170,6 +199,27 @@ export class RecordedGatewayServer {
         return this.send(res, 202, this.view(vm));
       }
     }
+    if (method === 'POST' && (m = /^\/v1\/vms\/([^/]+)\/migrate$/.exec(path))) return this.migrate(m[1], body ?? {}, res);
+    if (method === 'GET' && path === '/v1/migrations') {
+      const items = [...this.migrations.values()].map((x) => x.view).filter((v) => (!q.get('vm') || v.vmId === q.get('vm')) && (!q.get('state') || v.state === q.get('state'))).reverse();
+      return this.send(res, 200, { items: items.slice(0, Number(q.get('limit') ?? 50)), total: items.length });
+    }
+    if ((m = /^\/v1\/migrations\/([^/]+)(\/cancel|\/force-complete)?$/.exec(path))) {
+      if (!UUID.test(m[1])) return this.fieldError(res, 'id', 'id must be a UUID');
+      const mig = this.migrations.get(m[1]);
+      if (!mig) return this.notFound(res, `migration ${m[1]} not found`);
+      if (method === 'GET' && !m[2]) {
+        const next = mig.script.shift();
+        if (next) Object.assign(mig.view, next, { updatedAt: new Date().toISOString() });
+        return this.send(res, 200, mig.view);
+      }
+      if (method === 'POST' && m[2]) {
+        const action = m[2].slice(1);
+        if (FINISHED.includes(mig.view.state)) return this.send(res, 409, { statusCode: 409, error: 'Conflict', message: `cannot ${action} migration ${mig.view.id}: it is already ${mig.view.state}`, state: mig.view.state });
+        if (action === 'cancel') mig.script = [{ state: 'cancelled', error: 'cancelled by a user', vmHostId: mig.view.sourceHostId }];
+        return this.send(res, 202, mig.view);
+      }
+    }
     if (method === 'GET' && (m = /^\/v1\/operations\/([^/]+)$/.exec(path))) {
       const op = this.operations.get(m[1]);
       if (!op) return this.notFound(res, `operation ${m[1]} not found`);
@@ -194,6 +244,33 @@ export class RecordedGatewayServer {
     }
     if (method === 'GET' && path === '/v1/hosts') return this.send(res, 200, { items: this.hosts, total: this.hosts.length });
     this.send(res, 404, { statusCode: 404, error: 'Not Found', message: `Cannot ${method} ${path}` });
+  }
+
+  private migrate(vmId: string, body: any, res: ServerResponse) {
+    if (!UUID.test(vmId)) return this.fieldError(res, 'id', 'id must be a UUID');
+    const vm = this.vms.get(vmId);
+    if (!vm || vm.status === 'deleted') return this.notFound(res, `vm ${vmId} not found`);
+    const known = ['targetHost', 'mode', 'storage', 'strategy', 'maxDowntimeMs', 'bandwidthMiBs'];
+    const unknown = Object.keys(body).find((k) => !known.includes(k));
+    if (unknown) return this.fieldError(res, unknown, `property ${unknown} should not exist`);
+    const mode = body.mode ?? 'live';
+    const needed = mode === 'live' ? 'running' : 'stopped';
+    if (vm.status !== needed) return this.send(res, 409, { statusCode: 409, error: 'Conflict', message: `cannot ${mode}-migrate a VM that is ${vm.status} (a ${mode} migration needs a ${needed} VM)`, state: vm.status });
+    let targetHostId: string | null = null;
+    if (body.targetHost !== undefined) {
+      const host = this.hosts.find((h) => h.id === body.targetHost || h.name === body.targetHost);
+      if (!host) return this.fieldError(res, 'targetHost', `unknown host "${body.targetHost}"`);
+      targetHostId = host.id;
+    }
+    const now = new Date().toISOString();
+    const view = {
+      id: randomUUID(), vmId, state: 'requested', origin: 'manual', mode, storage: body.storage ?? 'copy', requestedStrategy: body.strategy ?? 'auto',
+      strategy: null, strategyReason: null, sourceHostId: vm.host?.id ?? randomUUID(), targetHostId, maxDowntimeMs: body.maxDowntimeMs ?? null,
+      bandwidthMiBs: body.bandwidthMiBs ?? null, reason: 'requested by a client', stage: null, progress: null, predictions: null, dirtyRateMiBs: null,
+      result: null, stages: [], vmHostId: null, error: null, requestedAt: now, updatedAt: now,
+    };
+    this.migrations.set(view.id, { view, script: this.migrationScript.map((x) => ({ ...x })) });
+    this.send(res, 202, view, { location: `/v1/migrations/${view.id}` });
   }
 
   private registerHost(h: { address?: string; sshPort?: number; sshUser?: string }): any {

@@ -22,6 +22,8 @@ export interface Vm {
   tags: Record<string, string>;
   createdAt: string;
   updatedAt: string;
+  /** The VM's unfinished migration (GET /v1/vms/:id). */
+  migration?: { id: string; state: string; stage: string | null; targetHostId: string | null } | null;
 }
 
 function hostText(h: Vm['host']): string | null {
@@ -41,6 +43,7 @@ export function vmDetails(vm: Vm): string {
     ['disk', vm.diskGiB !== undefined ? `${vm.diskGiB} GiB` : null],
     ['image', vm.image ? vm.image.name : null],
     ['tags', formatTags(vm.tags)],
+    ...(vm.migration ? ([['migration', `${vm.migration.id} (${vm.migration.state}${vm.migration.stage ? ', ' + vm.migration.stage : ''})`]] as [string, string][]) : []),
     ['created', vm.createdAt],
     ['updated', vm.updatedAt],
   ]);

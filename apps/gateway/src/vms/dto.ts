@@ -229,6 +229,16 @@ export class VmImageRefDto {
   @ApiProperty() name: string;
 }
 
+/** Swagger shape of VmView's `migration` (views.ts VmMigrationRef). */
+export class VmMigrationRefDto {
+  @ApiProperty({ format: 'uuid', description: 'GET /v1/migrations/{id}' }) id: string;
+  @ApiProperty({ enum: ['requested', 'planned', 'running'] }) state: string;
+  @ApiProperty({ enum: ['live', 'cold'] }) mode: string;
+  @ApiProperty({ nullable: true, type: String }) stage: string | null;
+  @ApiProperty({ format: 'uuid' }) sourceHostId: string;
+  @ApiProperty({ format: 'uuid', nullable: true, type: String }) targetHostId: string | null;
+}
+
 /** Swagger shape of VmView (views.ts). */
 export class VmViewDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -246,6 +256,7 @@ export class VmViewDto {
   @ApiProperty({ enum: HostStates, nullable: true, description: "State of the VM's host (null: not placed)" }) hostState: string | null;
   @ApiProperty({ type: Boolean, nullable: true, description: "false when the VM's host is down (unreachable): the status may be stale" }) hostReachable: boolean | null;
   @ApiProperty({ type: VmLatestMetricsDto, nullable: true, description: 'Latest metrics round (GET /v1/vms/{id} only)' }) metrics: VmLatestMetricsDto | null;
+  @ApiProperty({ type: VmMigrationRefDto, nullable: true, description: 'The unfinished migration of the VM (GET /v1/vms/{id} only)' }) migration: VmMigrationRefDto | null;
 }
 
 export class VmListDto {

@@ -14,6 +14,7 @@ import { resolveSize } from '../flavors/flavor-resolution';
 import { OperationsRepository } from '../operations/operations.repository';
 import { OperationView, toOperationView } from '../operations/operation-view';
 import { parseTagFilters } from './tag-filter';
+import { MigrationsRepository } from '../migrations/migrations.repository';
 
 /** POST /v1/vms answers the VM and its creation operation (finished when the VM runs or fails). */
 export type AcceptedVm = VmView & { operation?: OperationView };
@@ -31,6 +32,7 @@ export class VmsService {
     @Optional() private readonly metrics?: MetricsClient,
     @Optional() private readonly ops?: OperationsRepository,
     @Optional() private readonly flavors?: FlavorsRepository,
+    @Optional() private readonly migrations?: MigrationsRepository,
   ) {}
 
   /**
@@ -127,6 +129,8 @@ export class VmsService {
     const view = toVmView(row, host);
     // The latest metrics round only for a VM that can have one (placed, not deleted).
     if (this.metrics && row.hostId && row.status !== 'deleted') view.metrics = (await this.metrics.latest([], [id])).vms[id] ?? null;
+    const open = this.migrations ? await this.migrations.findOpenForVm(id) : null;
+    if (open) view.migration = { id: open.id, state: open.state, mode: open.mode, stage: open.stage, sourceHostId: open.sourceHostId, targetHostId: open.targetHostId };
     return view;
   }
 
