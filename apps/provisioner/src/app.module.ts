@@ -4,10 +4,15 @@ import { HostAdminService } from './hosts/host-admin.service';
 import { HostRegistrationService } from './hosts/host-registration.service';
 import { VmActionConsumer } from './lifecycle/vm-action.consumer';
 import { VmActionService } from './lifecycle/vm-action.service';
+import { VmPreemptConsumer } from './lifecycle/vm-preempt.consumer';
+import { VmPreemptService } from './lifecycle/vm-preempt.service';
 import { HostStateConsumer } from './reconcile/host-state.consumer';
 import { ReconcileService } from './reconcile/reconcile.service';
 import { ImageRegistrationService } from './images/image-registration.service';
 import { hypervisorProviders } from './infra/hypervisor.providers';
+import { MigrationEventsConsumer } from './migration/migration-events.consumer';
+import { MigrationPrepareService } from './migration/migration-prepare.service';
+import { MigrationStateService } from './migration/migration-state.service';
 import { entities } from './persistence/entities';
 import { migrations } from './persistence/migrations';
 import { ProvisionerRepository } from './persistence/repositories';
@@ -38,6 +43,11 @@ import { VmTransitions } from './vms/vm-transitions';
     VmActionConsumer,
     ReconcileService,
     HostStateConsumer,
+    MigrationPrepareService,
+    MigrationStateService,
+    MigrationEventsConsumer,
+    VmPreemptService,
+    VmPreemptConsumer,
   ],
 })
 export class AppModule {}

@@ -46,3 +46,14 @@ export function describeBuildFailure(err: unknown, host: { name: string; address
   if (err instanceof ImageVerificationError) return `image copy to ${label} failed verification: ${msg}`;
   return `building the VM on ${label} failed: ${msg}`;
 }
+
+/** Failures while preparing a migration target: a host away is a 503, a host tool's refusal a 502 naming the host. */
+export function prepareMigrationError(err: unknown, label: string): RpcError | unknown {
+  if (err instanceof RpcError) return err;
+  if (err instanceof SshUnreachableError || err instanceof SshTimeoutError) return new RpcError(503, `host ${label} is unreachable: ${err.message}`);
+  if (err instanceof HostKeyMismatchError || err instanceof SshAuthError) return new RpcError(502, `host ${label}: ${err.message}`);
+  if (err instanceof HypervisorError || err instanceof ParseError || err instanceof ImageVerificationError || err instanceof SshCommandError) {
+    return new RpcError(502, `on host ${label}: ${err.message}`);
+  }
+  return err;
+}

@@ -29,3 +29,14 @@ function envInt(name: string, dflt: number, min: number): number {
 export const rebootTimeoutSec = () => envInt('PROVISIONER_REBOOT_TIMEOUT_SEC', DEFAULT_REBOOT_TIMEOUT_SEC, 1);
 /** 0 turns the timer off (reconciliation then runs only when a host comes back up). */
 export const reconcileIntervalMs = () => envInt('PROVISIONER_RECONCILE_INTERVAL_MS', DEFAULT_RECONCILE_INTERVAL_MS, 0);
+
+// Live migration (issue 6): one durable consumer per subject (nats-server 2.9: one filter subject per consumer).
+export const MIGRATION_STARTED_CONSUMER = 'provisioner-migration-started';
+export const MIGRATION_COMPLETED_CONSUMER = 'provisioner-migration-completed';
+export const MIGRATION_FAILED_CONSUMER = 'provisioner-migration-failed';
+/** Inbox "consumer" under which the id of every migration that ended is kept (a late migration.started is ignored). */
+export const MIGRATION_ENDED_MARK = 'provisioner-migration-ended';
+export const MIGRATION_EVENTS_MAX_DELIVER = 5;
+export const MIGRATION_EVENTS_ACK_WAIT_MS = 60_000;
+/** vm.preempt-requested (issue 4): the scheduler took a preemptible VM's capacity away; the VM is forced off. */
+export const VM_PREEMPT_CONSUMER = 'provisioner-vm-preempt-requested';

@@ -1,5 +1,5 @@
 import { cmd, virsh } from './commands';
-import { imagePath, vmDir } from './layout';
+import { assertImageCachePath, imagePath, vmDir, vmFilePath } from './layout';
 
 const VM = '0b5d9a4e-3f7e-4c5b-9f0e-1a2b3c4d5e6f';
 
@@ -30,5 +30,26 @@ describe('argv builders', () => {
     expect(vmDir(VM)).toBe(`/var/lib/minicloud/vms/${VM}`);
     expect(cmd.tail('/x', 50)).toEqual(['tail', '-n', '50', '--', '/x']);
     expect(() => cmd.tail('/x', 0)).toThrow(/line count/);
+  });
+});
+
+describe('argv builders for a migration target', () => {
+  it('only touch platform paths', () => {
+    const disk = `/var/lib/minicloud/vms/${VM}/disk.qcow2`;
+    expect(cmd.qemuImgInfoShared(disk)).toEqual(['qemu-img', 'info', '--output=json', '-U', disk]);
+    expect(cmd.pathExists(disk)).toEqual(['test', '-e', disk]);
+    expect(cmd.base64File(disk)).toEqual(['base64', '-w', '0', '--', disk]);
+    expect(cmd.linkNoClobber(`${disk}.part`, disk)).toEqual(['ln', '--', `${disk}.part`, disk]);
+    for (const bad of ['relative/path', '/etc/passwd', '/var/lib/minicloud/../x', '/var/lib/minicloud/a\nb', '-rf']) {
+      expect(() => cmd.pathExists(bad)).toThrow(/not a platform path/);
+      expect(() => cmd.moveFile(disk, bad)).toThrow(/not a platform path/);
+    }
+  });
+
+  it('copies only the VM files it knows', () => {
+    expect(vmFilePath(VM, 'seed.iso')).toBe(`/var/lib/minicloud/vms/${VM}/seed.iso`);
+    expect(() => vmFilePath(VM, '../../etc/passwd' as never)).toThrow(/not a VM file/);
+    expect(assertImageCachePath(`/var/lib/minicloud/images/${'c'.repeat(64)}.raw`)).toBeTruthy();
+    expect(() => assertImageCachePath('/var/lib/minicloud/images/x.qcow2')).toThrow(/not an image in the host cache/);
   });
 });

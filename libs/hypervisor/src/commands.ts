@@ -1,4 +1,4 @@
-import { assertVmId, domainName, HOST_ROOT, IMAGES_DIR, VMS_DIR } from './layout';
+import { assertHostPath, assertVmId, domainName, HOST_ROOT, IMAGES_DIR, VMS_DIR } from './layout';
 
 /** argv builders: the only commands the driver runs on a host. Paths come from layout.ts (validated ids). */
 export const LIBVIRT_URI = 'qemu:///system';
@@ -51,4 +51,13 @@ export const cmd = {
   /** Removes one VM's directory; refuses anything but /var/lib/minicloud/vms/<uuid>. */
   removeVmDir: (vmId: string) => ['rm', '-rf', '--', `${VMS_DIR}/${assertVmId(vmId)}`],
   prepareHostDirs: () => ['mkdir', '-p', '--', HOST_ROOT, IMAGES_DIR, VMS_DIR],
+  /** `-U` (force share): readable while a running domain holds the image's write lock. */
+  qemuImgInfoShared: (path: string) => ['qemu-img', 'info', '--output=json', '-U', assertHostPath(path)],
+  /** Exit 0 when the path exists (platform paths only). */
+  pathExists: (path: string) => ['test', '-e', assertHostPath(path)],
+  /** A file's bytes as one line of base64 on stdout (exec output is text; binary must not pass through it raw). */
+  base64File: (path: string) => ['base64', '-w', '0', '--', assertHostPath(path)],
+  /** A hard link: fails ("File exists") instead of replacing an existing file — a no-clobber publish of a temp file. */
+  linkNoClobber: (from: string, to: string) => ['ln', '--', assertHostPath(from), assertHostPath(to)],
+  moveFile: (from: string, to: string) => ['mv', '-f', '--', assertHostPath(from), assertHostPath(to)],
 };

@@ -246,3 +246,88 @@ describe('LibvirtDriver', () => {
     await expect(new LibvirtDriver(none).consoleTail(VM, 2)).rejects.toThrow(/no console log/);
   });
 });
+
+describe('LibvirtDriver: a VM\'s files on a migration target', () => {
+  const DISK = `/var/lib/minicloud/vms/${VM}/disk.qcow2`;
+  const TEMPLATE = `/var/lib/minicloud/images/${'b'.repeat(64)}.qcow2`;
+
+  it('reads the disk\'s backing file and virtual size with qemu-img info -U (no lock needed while it runs)', async () => {
+    const h = new FakeHost().on(/^qemu-img info/, ok(fx('qemu-img-info.overlay.json')));
+    const info = await new LibvirtDriver(h).vmDiskInfo(VM);
+    expect(info).toMatchObject({ format: 'qcow2', virtualSizeBytes: 1073741824, backingFile: '/tmp/tmp.5zRSd2j4ss/base.qcow2', backingFormat: 'qcow2' });
+    expect(h.calls).toContainEqual(['qemu-img', 'info', '--output=json', '-U', DISK]);
+    const none = new FakeHost().on(/^test -e/, { stdout: '', stderr: '', code: 1 });
+    expect(await new LibvirtDriver(none).vmDiskInfo(VM)).toBeUndefined();
+  });
+
+  it('creates the overlay under a temporary name and links it into place, never over an existing disk', async () => {
+    const h = new FakeHost()
+      .on(/^test -e/, { stdout: '', stderr: '', code: 1 })
+      .on(/^qemu-img info/, ok(JSON.stringify({ format: 'qcow2', 'virtual-size': 2 * GiB, 'backing-filename': TEMPLATE })));
+    expect(await new LibvirtDriver(h).createVmDiskOverlay(VM, { path: TEMPLATE, format: 'qcow2' }, 2 * GiB)).toBe(true);
+    const create = h.calls.find((c) => c[0] === 'qemu-img' && c[1] === 'create')!;
+    expect(create.slice(0, 8)).toEqual(['qemu-img', 'create', '-f', 'qcow2', '-F', 'qcow2', '-b', TEMPLATE]);
+    const tmp = create[8];
+    expect(tmp).toMatch(new RegExp(`^/var/lib/minicloud/vms/${VM}/\\.disk\\.qcow2\\.[0-9a-f]{12}\\.part$`));
+    expect(create[9]).toBe(String(2 * GiB));
+    expect(h.calls).toContainEqual(['ln', '--', tmp, DISK]);
+    expect(h.calls[h.calls.length - 1]).toEqual(['rm', '-f', '--', tmp]);
+
+    // A disk already there: nothing is created.
+    const has = new FakeHost().on(/^test -e/, ok());
+    expect(await new LibvirtDriver(has).createVmDiskOverlay(VM, { path: TEMPLATE, format: 'qcow2' }, 2 * GiB)).toBe(false);
+    expect(has.lines().filter((l) => /qemu-img|ln /.test(l))).toEqual([]);
+
+    // One that appeared between the check and the link is not replaced either.
+    const race = new FakeHost()
+      .on(/^test -e/, { stdout: '', stderr: '', code: 1 })
+      .on(/^qemu-img info/, ok(JSON.stringify({ format: 'qcow2', 'virtual-size': 2 * GiB })))
+      .on(/^ln /, fail(`ln: failed to create hard link '${DISK}': File exists`));
+    expect(await new LibvirtDriver(race).createVmDiskOverlay(VM, { path: TEMPLATE, format: 'qcow2' }, 2 * GiB)).toBe(false);
+  });
+
+  it('refuses a backing file outside the image cache (it came from another host\'s output)', async () => {
+    const h = new FakeHost().on(/^test -e/, { stdout: '', stderr: '', code: 1 });
+    await expect(new LibvirtDriver(h).createVmDiskOverlay(VM, { path: '/etc/shadow', format: 'qcow2' }, GiB)).rejects.toThrow(/not an image in the host cache/);
+    await expect(new LibvirtDriver(h).createVmDiskOverlay(VM, { path: `${TEMPLATE}; rm -rf /`, format: 'qcow2' }, GiB)).rejects.toThrow(/not an image in the host cache/);
+    expect(h.calls).toEqual([]);
+  });
+
+  it('copies a binary file byte for byte: base64 out of one host, stdin + sha256 check + rename on the other', async () => {
+    const bytes = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x80, 10, 13, 0]);
+    const src = new FakeHost().on(/^base64/, ok(bytes.toString('base64') + '\n'));
+    const read = await new LibvirtDriver(src).readVmFile(VM, 'seed.iso');
+    expect(read?.equals(bytes)).toBe(true);
+    expect(src.calls).toContainEqual(['base64', '-w', '0', '--', `/var/lib/minicloud/vms/${VM}/seed.iso`]);
+
+    const dst = new FakeHost().on(/^cp \/dev\/stdin/, (argv) => {
+      dst.files.set(argv[2], dst.stdins[dst.stdins.length - 1] as Buffer);
+      return ok();
+    });
+    await new LibvirtDriver(dst).writeVmFile(VM, 'seed.iso', read!);
+    const cp = dst.calls.find((c) => c[0] === 'cp')!;
+    expect(cp[2]).toMatch(new RegExp(`^/var/lib/minicloud/vms/${VM}/\\.seed\\.iso\\.[0-9a-f]{12}\\.part$`));
+    expect(dst.calls).toContainEqual(['mv', '-f', '--', cp[2], `/var/lib/minicloud/vms/${VM}/seed.iso`]);
+
+    // A host that stored something else: refused, the temp file removed, nothing renamed.
+    const bad = new FakeHost().on(/^cp \/dev\/stdin/, (argv) => {
+      bad.files.set(argv[2], Buffer.from('garbled'));
+      return ok();
+    });
+    await expect(new LibvirtDriver(bad).writeVmFile(VM, 'seed.iso', bytes)).rejects.toThrow(/expected [0-9a-f]{64}/);
+    expect(bad.lines().some((l) => l.startsWith('mv '))).toBe(false);
+    expect(bad.lines()[bad.lines().length - 1]).toMatch(/^rm -f -- .*\.part$/);
+
+    const absent = new FakeHost().on(/^test -e/, { stdout: '', stderr: '', code: 1 });
+    expect(await new LibvirtDriver(absent).readVmFile(VM, 'seed.iso')).toBeUndefined();
+    expect(await new LibvirtDriver(absent).vmFileChecksum(VM, 'seed.iso')).toBeUndefined();
+  });
+
+  it('tells "does not exist" from a failing test command', async () => {
+    expect(await new LibvirtDriver(new FakeHost().on(/^test -e/, { stdout: '', stderr: '', code: 1 })).pathExists(DISK)).toBe(false);
+    expect(await new LibvirtDriver(new FakeHost().on(/^test -e/, ok())).pathExists(DISK)).toBe(true);
+    await expect(new LibvirtDriver(new FakeHost().on(/^test -e/, fail('bash: test: too many arguments', 2))).pathExists(DISK)).rejects.toThrow(HypervisorError);
+    await expect(new LibvirtDriver(new FakeHost()).pathExists('/etc/../var/lib/minicloud/x')).rejects.toThrow(/not a platform path/);
+    await expect(new LibvirtDriver(new FakeHost()).pathExists('/var/lib/minicloud/../../etc/shadow')).rejects.toThrow(/not a platform path/);
+  });
+});

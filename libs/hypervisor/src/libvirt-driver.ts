@@ -1,9 +1,24 @@
+import { createHash, randomBytes } from 'crypto';
 import { statSync } from 'fs';
 import type { HostFacts } from '@minicloud/contracts';
 import { cmd } from './commands';
 import { buildDomainXml } from './domain-xml';
 import { cleanToolError, HypervisorError, ImageVerificationError, NotAHypervisorHostError } from './errors';
-import { assertVmId, domainName, imagePath, ImageExt, IMAGES_DIR, vmConsoleLogPath, vmDir, vmDiskPath, vmDomainXmlPath, vmSeedIsoPath } from './layout';
+import {
+  assertImageCachePath,
+  assertVmId,
+  domainName,
+  imagePath,
+  ImageExt,
+  IMAGES_DIR,
+  vmConsoleLogPath,
+  vmDir,
+  vmDiskPath,
+  vmDomainXmlPath,
+  VmFileName,
+  vmFilePath,
+  vmSeedIsoPath,
+} from './layout';
 import {
   isNoSuchDomain,
   parseCpuModelName,
@@ -13,6 +28,7 @@ import {
   parseNodeinfo,
   parseNproc,
   parseQemuImgInfo,
+  QemuImgInfo,
   parseVirshListTable,
   parseSha256sum,
   parseUnameMachine,
@@ -44,7 +60,7 @@ export class LibvirtDriver implements HypervisorDriver {
   }
 
   /** Runs argv; a non-zero exit becomes HypervisorError with the tool's own text. Transport errors pass through. */
-  private async run(argv: string[], opts: { timeoutMs?: number; stdin?: string } = {}): Promise<string> {
+  private async run(argv: string[], opts: { timeoutMs?: number; stdin?: string | Buffer } = {}): Promise<string> {
     const r = await this.x.exec(argv, { timeoutMs: opts.timeoutMs ?? this.t, stdin: opts.stdin, check: false });
     if (r.code !== 0) throw new HypervisorError(argv.slice(0, argv[0] === 'virsh' ? 4 : 1).join(' '), r.code, r.stderr || r.stdout);
     return r.stdout;
@@ -231,5 +247,74 @@ export class LibvirtDriver implements HypervisorDriver {
     const out = r.stdout.replace(/\r/g, '').split('\n');
     if (out.length && out[out.length - 1] === '') out.pop();
     return out;
+  }
+
+  async vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined> {
+    const path = vmDiskPath(vmId);
+    if (!(await this.pathExists(path))) return undefined;
+    return parseQemuImgInfo(await this.run(cmd.qemuImgInfoShared(path)));
+  }
+
+  async pathExists(path: string): Promise<boolean> {
+    const r = await this.x.exec(cmd.pathExists(path), { timeoutMs: this.t, check: false });
+    if (r.code === 0) return true;
+    if (r.code === 1 && !r.stderr.trim()) return false;
+    throw new HypervisorError('test -e', r.code, r.stderr);
+  }
+
+  async ensureVmDir(vmId: string): Promise<void> {
+    await this.run(cmd.mkdirs(vmDir(vmId)));
+  }
+
+  async createVmDiskOverlay(vmId: string, backing: { path: string; format: 'qcow2' | 'raw' }, sizeBytes: number): Promise<boolean> {
+    const disk = vmDiskPath(vmId);
+    const template = assertImageCachePath(backing.path);
+    if (backing.format !== 'qcow2' && backing.format !== 'raw') throw new Error(`bad backing format ${JSON.stringify(backing.format)}`);
+    if (await this.pathExists(disk)) return false;
+    // Made under a temporary name, then hard-linked to the real name: a disk that appeared meanwhile is never replaced.
+    const tmp = `${vmDir(vmId)}/.disk.qcow2.${randomBytes(6).toString('hex')}.part`;
+    try {
+      await this.run(cmd.qemuImgOverlay(template, backing.format, tmp, sizeBytes), { timeoutMs: this.slow });
+      const made = parseQemuImgInfo(await this.run(cmd.qemuImgInfo(tmp)));
+      if (made.virtualSizeBytes !== sizeBytes) {
+        throw new HypervisorError('qemu-img create', null, '', `the new disk's virtual size is ${made.virtualSizeBytes} bytes, expected ${sizeBytes}`);
+      }
+      const link = await this.x.exec(cmd.linkNoClobber(tmp, disk), { timeoutMs: this.t, check: false });
+      if (link.code !== 0) {
+        if (/File exists/i.test(link.stderr)) return false;
+        throw new HypervisorError('ln', link.code, link.stderr);
+      }
+      return true;
+    } finally {
+      await this.x.exec(cmd.removeFile(tmp), { timeoutMs: this.t, check: false }).catch(() => undefined);
+    }
+  }
+
+  async vmFileChecksum(vmId: string, name: VmFileName): Promise<string | undefined> {
+    const path = vmFilePath(vmId, name);
+    if (!(await this.pathExists(path))) return undefined;
+    return parseSha256sum(await this.run(cmd.sha256sum(path), { timeoutMs: this.slow }));
+  }
+
+  async readVmFile(vmId: string, name: VmFileName): Promise<Buffer | undefined> {
+    const path = vmFilePath(vmId, name);
+    if (!(await this.pathExists(path))) return undefined;
+    const b64 = (await this.run(cmd.base64File(path), { timeoutMs: this.slow })).trim();
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) throw new HypervisorError('base64', null, '', `base64 of ${path} is not base64 (${b64.length} characters)`);
+    return Buffer.from(b64, 'base64');
+  }
+
+  async writeVmFile(vmId: string, name: VmFileName, data: Buffer): Promise<void> {
+    const path = vmFilePath(vmId, name);
+    const tmp = `${vmDir(vmId)}/.${name}.${randomBytes(6).toString('hex')}.part`;
+    const want = createHash('sha256').update(data).digest('hex');
+    try {
+      await this.run(cmd.writeStdinTo(tmp), { stdin: data, timeoutMs: this.slow });
+      const got = parseSha256sum(await this.run(cmd.sha256sum(tmp), { timeoutMs: this.slow }));
+      if (got !== want) throw new ImageVerificationError(`wrote ${data.length} bytes to ${tmp} but the host computed sha256 ${got}, expected ${want}`);
+      await this.run(cmd.moveFile(tmp, path));
+    } finally {
+      await this.x.exec(cmd.removeFile(tmp), { timeoutMs: this.t, check: false }).catch(() => undefined);
+    }
   }
 }

@@ -1,4 +1,6 @@
 import type { HostFacts } from '@minicloud/contracts';
+import type { VmFileName } from './layout';
+import type { QemuImgInfo } from './parsers';
 
 export interface ExecResult {
   stdout: string;
@@ -97,4 +99,23 @@ export interface HypervisorDriver {
   domainState(vmId: string): Promise<DomainState>;
   /** The last `lines` lines of the VM's serial console log. */
   consoleTail(vmId: string, lines: number): Promise<string[]>;
+
+  // --- Putting a VM's files on a migration target (read on the source, written on the target) ---
+  /** The VM's disk as `qemu-img info -U` sees it (readable while the domain runs); undefined when there is no disk. */
+  vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined>;
+  /** Whether a platform path (under /var/lib/minicloud) exists on the host (`test -e`). */
+  pathExists(path: string): Promise<boolean>;
+  /** Creates the VM's directory (mkdir -p). */
+  ensureVmDir(vmId: string): Promise<void>;
+  /**
+   * Creates the VM's disk as a qcow2 overlay on `backing` (a template in the image cache) of `sizeBytes`, never
+   * over an existing file: returns false (and changes nothing) when a disk is already there.
+   */
+  createVmDiskOverlay(vmId: string, backing: { path: string; format: 'qcow2' | 'raw' }, sizeBytes: number): Promise<boolean>;
+  /** sha256 of a file of the VM's directory; undefined when it does not exist. */
+  vmFileChecksum(vmId: string, name: VmFileName): Promise<string | undefined>;
+  /** A file of the VM's directory; undefined when it does not exist. */
+  readVmFile(vmId: string, name: VmFileName): Promise<Buffer | undefined>;
+  /** Writes a file into the VM's directory (temp name, verified by sha256 on the host, then renamed over). */
+  writeVmFile(vmId: string, name: VmFileName, data: Buffer): Promise<void>;
 }

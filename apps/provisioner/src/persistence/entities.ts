@@ -65,6 +65,12 @@ export class VmEntity {
   @Column('int') generation!: number;
   @Column({ name: 'domain_name', type: 'text' }) domainName!: string;
   @Column({ name: 'last_error', type: 'text', nullable: true }) lastError!: string | null;
+  /** Live migration: the host a migration was prepared for (rpc prepare-migration) or runs to; null otherwise. */
+  @Column({ name: 'migration_target_host_id', type: 'uuid', nullable: true }) migrationTargetHostId?: string | null;
+  /** The migration running (set by migration.started, cleared when it ends). */
+  @Column({ name: 'migration_id', type: 'uuid', nullable: true }) migrationId?: string | null;
+  /** The state the VM had before `migrating` (running, or stopped for a cold move). */
+  @Column({ name: 'pre_migration_state', type: 'text', nullable: true }) preMigrationState?: VmState | null;
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -103,4 +103,23 @@ export class ProvisionerLifecycle1732260000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [ProvisionerInit1732240000000, ProvisionerLifecycle1732260000000];
+/** Issue 6: live migration bookkeeping on the VM (prepared target, running migration, state before it). */
+export class ProvisionerMigration1732280000000 implements MigrationInterface {
+  name = 'ProvisionerMigration1732280000000';
+
+  async up(qr: QueryRunner): Promise<void> {
+    await qr.query(`ALTER TABLE provisioner.vms ADD COLUMN migration_target_host_id uuid`);
+    await qr.query(`ALTER TABLE provisioner.vms ADD COLUMN migration_id uuid`);
+    await qr.query(`ALTER TABLE provisioner.vms ADD COLUMN pre_migration_state text`);
+    await qr.query(`CREATE INDEX vms_migration_target_host_id_idx ON provisioner.vms (migration_target_host_id) WHERE migration_target_host_id IS NOT NULL`);
+  }
+
+  async down(qr: QueryRunner): Promise<void> {
+    await qr.query(`DROP INDEX IF EXISTS provisioner.vms_migration_target_host_id_idx`);
+    await qr.query(`ALTER TABLE provisioner.vms DROP COLUMN IF EXISTS pre_migration_state`);
+    await qr.query(`ALTER TABLE provisioner.vms DROP COLUMN IF EXISTS migration_id`);
+    await qr.query(`ALTER TABLE provisioner.vms DROP COLUMN IF EXISTS migration_target_host_id`);
+  }
+}
+
+export const migrations = [ProvisionerInit1732240000000, ProvisionerLifecycle1732260000000, ProvisionerMigration1732280000000];

@@ -69,6 +69,16 @@ export class ProvisionerRepository {
     return this.m(m).save(VmEntity, v);
   }
 
+  /** Records (or clears) the host a migration of the VM was prepared for; nothing else of the row changes. */
+  async setMigrationTarget(vmId: string, hostId: string | null, m?: EntityManager): Promise<void> {
+    await this.m(m).update(VmEntity, { id: vmId }, { migrationTargetHostId: hostId });
+  }
+
+  /** VMs (not on this host) whose migration onto this host was prepared or runs. */
+  vmsMigratingOnto(hostId: string, m?: EntityManager) {
+    return this.m(m).findBy(VmEntity, { migrationTargetHostId: hostId, hostId: Not(hostId) });
+  }
+
   listHosts(m?: EntityManager) {
     return this.m(m).find(HostEntity, { order: { createdAt: 'ASC' } });
   }

@@ -77,3 +77,42 @@ describe('ReconcileService', () => {
     expect(t.published).toEqual([]);
   });
 });
+
+describe('ReconcileService and live migration', () => {
+  function twoHosts() {
+    const t = setup();
+    const target = randomUUID();
+    t.repo.hosts.set(target, { id: target, name: 'lab-h2', address: '10.254.7.12' } as HostEntity);
+    const targetDriver = new FakeDriver();
+    const r = t.repo as unknown as ProvisionerRepository;
+    const bus = { publish: async (s: string, body: Record<string, unknown>) => void (s === Subjects.VmStateChanged && t.published.push(body)) } as unknown as Bus;
+    const svc = new ReconcileService(r, (h) => ((h as HostEntity).id === target ? targetDriver : t.driver), new VmLocks(), new VmTransitions(r, bus));
+    return { ...t, target, targetDriver, svc };
+  }
+
+  it('never fails a migrating VM whose domain left the source, nor reports its domain on the target as unknown', async () => {
+    const t = twoHosts();
+    const id = t.vm('migrating');
+    t.repo.vms.get(id)!.migrationTargetHostId = t.target;
+    t.targetDriver.domains.set(id, 'running'); // the domain moved; migration.completed not handled yet
+    expect(await t.svc.reconcileHost(t.hostId)).toMatchObject({ changes: [], unknown: [], applied: 0 });
+    expect(await t.svc.reconcileHost(t.target)).toMatchObject({ changes: [], unknown: [], applied: 0 });
+    expect(t.published).toEqual([]);
+    expect(t.repo.unknown.get(t.target)).toEqual([]);
+  });
+
+  it('a prepared migration whose start is not handled yet: the domain found on the target is neither failed nor unknown', async () => {
+    const t = twoHosts();
+    const id = t.vm('running');
+    t.repo.vms.get(id)!.migrationTargetHostId = t.target;
+    t.targetDriver.domains.set(id, 'running');
+    expect((await t.svc.reconcileHost(t.target)).unknown).toEqual([]);
+    expect((await t.svc.reconcileHost(t.hostId)).applied).toBe(0);
+    expect(t.repo.vms.get(id)?.state).toBe('running');
+
+    // Gone from both hosts: that VM did disappear.
+    t.targetDriver.domains.delete(id);
+    expect((await t.svc.reconcileHost(t.hostId)).applied).toBe(1);
+    expect(t.published).toEqual([expect.objectContaining({ vmId: id, state: 'failed', reason: `domain mc-${id} disappeared from host lab-h1` })]);
+  });
+});

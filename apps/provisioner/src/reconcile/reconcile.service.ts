@@ -80,7 +80,9 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
       return { hostId, changes: [], unknown: [], applied: 0, error };
     }
     const recorded = await this.repo.vmsOfHost(hostId);
-    const migrating = new Set((await this.repo.vmsInStates(['migrating'])).map((v) => v.id));
+    // Domains legitimately here without being recorded here: VMs migrating (anywhere), and VMs whose migration onto
+    // this host was prepared (the domain appears before migration.started may have been handled).
+    const migrating = new Set([...(await this.repo.vmsInStates(['migrating'])), ...(await this.repo.vmsMigratingOnto(hostId))].map((v) => v.id));
     const diff = diffHost(host.name, recorded, observed, migrating);
 
     let applied = 0;
@@ -94,6 +96,11 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
         const again = diffHost(host.name, [vm], now === 'absent' ? [] : [{ uuid: vm.id, name: vm.domainName, state: now }]);
         const change = again.changes[0];
         if (!change || change.to !== c.to) return false;
+        if (now === 'absent' && vm.migrationTargetHostId && (await this.onMigrationTarget(vm.id, vm.migrationTargetHostId))) {
+          // Its migration moved the domain away (migration.started/completed not handled yet): not "disappeared".
+          log.log({ msg: 'domain left its host for its migration target: not failed', vmId: vm.id, hostId, targetHostId: vm.migrationTargetHostId }, 'Reconcile');
+          return false;
+        }
         await this.transitions.move(vm, change.to, change.reason);
         log.warn({ msg: 'reconciliation changed a VM', vmId: vm.id, hostId, from: change.from, to: change.to, reason: change.reason }, 'Reconcile');
         return true;
@@ -108,6 +115,14 @@ export class ReconcileService implements OnApplicationBootstrap, OnApplicationSh
       }
     }
     return { hostId, ...diff, applied };
+  }
+
+  /** Is the VM's domain on the host its migration was prepared for? (Unknown — host away — counts as yes: never fail on a guess.) */
+  private async onMigrationTarget(vmId: string, targetHostId: string): Promise<boolean> {
+    const target = await this.repo.findHost(targetHostId);
+    if (!target) return false;
+    const state = await this.driverFor(target).domainState(vmId).catch(() => undefined);
+    return state !== 'absent';
   }
 }
 

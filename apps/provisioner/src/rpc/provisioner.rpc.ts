@@ -1,9 +1,10 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
-import { HostAdminStateRequest, HostRegisterRequest, HostRemoveRequest, ImageRegisterRequest, Rpc, VmConsoleRequest } from '@minicloud/contracts';
+import { HostAdminStateRequest, HostRegisterRequest, HostRemoveRequest, ImageRegisterRequest, Rpc, VmConsoleRequest, VmPrepareMigrationRequest } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { HostAdminService } from '../hosts/host-admin.service';
 import { HostRegistrationService } from '../hosts/host-registration.service';
 import { ImageRegistrationService } from '../images/image-registration.service';
+import { MigrationPrepareService } from '../migration/migration-prepare.service';
 import { RPC_QUEUE } from '../provisioner.constants';
 import { VmConsoleService } from '../vms/vm-console.service';
 
@@ -16,6 +17,7 @@ export class ProvisionerRpc implements OnApplicationBootstrap {
     private readonly images: ImageRegistrationService,
     private readonly consoles: VmConsoleService,
     private readonly hostAdmin: HostAdminService,
+    private readonly migrations: MigrationPrepareService,
   ) {}
 
   onApplicationBootstrap() {
@@ -24,5 +26,6 @@ export class ProvisionerRpc implements OnApplicationBootstrap {
     this.bus.serve(Rpc.VmConsole, VmConsoleRequest, RPC_QUEUE, (req) => this.consoles.tail(req));
     this.bus.serve(Rpc.HostAdminState, HostAdminStateRequest, RPC_QUEUE, (req) => this.hostAdmin.setAdminState(req));
     this.bus.serve(Rpc.HostRemove, HostRemoveRequest, RPC_QUEUE, (req) => this.hostAdmin.remove(req));
+    this.bus.serve(Rpc.VmPrepareMigration, VmPrepareMigrationRequest, RPC_QUEUE, (req) => this.migrations.prepare(req));
   }
 }

@@ -1,8 +1,11 @@
+import { createHash } from 'crypto';
 import type { HostFacts } from '@minicloud/contracts';
-import type { CreatedVm, DomainInfo, DomainState, EnsureImageResult, HypervisorDriver, ImageFiles, RebootOutcome, VmSpec } from '@minicloud/hypervisor';
+import type { CreatedVm, DomainInfo, DomainState, EnsureImageResult, HypervisorDriver, ImageFiles, QemuImgInfo, RebootOutcome, VmFileName, VmSpec } from '@minicloud/hypervisor';
 
 /** An in-memory hypervisor: domains with states, a file cache, and hooks to inject failures. */
-type FailOp = 'ensureImage' | 'createVm' | 'domainState' | 'startVm' | 'stopVm' | 'destroyVm' | 'deleteVm' | 'suspendVm' | 'resumeVm' | 'rebootVm' | 'listDomainStates';
+type FailOp =
+  | 'ensureImage' | 'createVm' | 'domainState' | 'startVm' | 'stopVm' | 'destroyVm' | 'deleteVm' | 'suspendVm' | 'resumeVm' | 'rebootVm' | 'listDomainStates'
+  | 'vmDiskInfo' | 'pathExists' | 'createVmDiskOverlay' | 'readVmFile' | 'writeVmFile';
 
 export class FakeDriver implements HypervisorDriver {
   domains = new Map<string, DomainState>();
@@ -13,6 +16,13 @@ export class FakeDriver implements HypervisorDriver {
   /** A guest that ignores ACPI: shutdown requests do nothing, reboot needs a reset. */
   deafGuest = false;
   specs: VmSpec[] = [];
+  /** VM disks (by VM id) as qemu-img would describe them. */
+  disks = new Map<string, QemuImgInfo>();
+  /** Files of VM directories, by `<vmId>/<name>`. */
+  vmFiles = new Map<string, Buffer>();
+  vmDirs = new Set<string>();
+  /** Other paths the host sees (e.g. a shared disk). */
+  extraPaths = new Set<string>();
 
   private maybeFail(op: FailOp) {
     const e = this.failNext[op]?.shift();
@@ -97,5 +107,44 @@ export class FakeDriver implements HypervisorDriver {
   }
   async consoleTail(): Promise<string[]> {
     return ['MINICLOUD-GUEST BOOTED hostname=x'];
+  }
+  async vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined> {
+    this.calls.push(`vmDiskInfo ${vmId}`);
+    this.maybeFail('vmDiskInfo');
+    const d = this.disks.get(vmId);
+    return d ? { ...d } : undefined;
+  }
+  async pathExists(path: string): Promise<boolean> {
+    this.maybeFail('pathExists');
+    const m = /^\/var\/lib\/minicloud\/vms\/([^/]+)(?:\/(.+))?$/.exec(path);
+    if (m && !m[2] && this.vmDirs.has(m[1])) return true;
+    if (m && m[2] === 'disk.qcow2' && this.disks.has(m[1])) return true;
+    if (m && m[2] && this.vmFiles.has(`${m[1]}/${m[2]}`)) return true;
+    return this.cache.has(path) || this.extraPaths.has(path);
+  }
+  async ensureVmDir(vmId: string): Promise<void> {
+    this.calls.push(`ensureVmDir ${vmId}`);
+    this.vmDirs.add(vmId);
+  }
+  async createVmDiskOverlay(vmId: string, backing: { path: string; format: 'qcow2' | 'raw' }, sizeBytes: number): Promise<boolean> {
+    this.calls.push(`createVmDiskOverlay ${vmId} ${backing.path} ${sizeBytes}`);
+    this.maybeFail('createVmDiskOverlay');
+    if (this.disks.has(vmId)) return false;
+    this.disks.set(vmId, { format: 'qcow2', virtualSizeBytes: sizeBytes, backingFile: backing.path, backingFormat: backing.format });
+    return true;
+  }
+  async vmFileChecksum(vmId: string, name: VmFileName): Promise<string | undefined> {
+    const f = this.vmFiles.get(`${vmId}/${name}`);
+    return f ? createHash('sha256').update(f).digest('hex') : undefined;
+  }
+  async readVmFile(vmId: string, name: VmFileName): Promise<Buffer | undefined> {
+    this.calls.push(`readVmFile ${vmId} ${name}`);
+    this.maybeFail('readVmFile');
+    return this.vmFiles.get(`${vmId}/${name}`);
+  }
+  async writeVmFile(vmId: string, name: VmFileName, data: Buffer): Promise<void> {
+    this.calls.push(`writeVmFile ${vmId} ${name}`);
+    this.maybeFail('writeVmFile');
+    this.vmFiles.set(`${vmId}/${name}`, Buffer.from(data));
   }
 }

@@ -1,4 +1,4 @@
-import type { HostEntity, OperationEntity, UnknownDomainEntity, VmEntity } from '../persistence/entities';
+import type { HostEntity, ImageEntity, OperationEntity, UnknownDomainEntity, VmEntity } from '../persistence/entities';
 
 /** The repository's contract for lifecycle, reconciliation and host administration, in memory. */
 export class MemRepo {
@@ -7,6 +7,9 @@ export class MemRepo {
   ops = new Map<string, OperationEntity>();
   unknown = new Map<string, UnknownDomainEntity[]>();
   hostImages = new Map<string, string[]>();
+  images = new Map<string, ImageEntity>();
+  /** `<consumer>/<eventId>` rows of the inbox. */
+  inbox = new Set<string>();
   async transaction<T>(fn: (m: unknown) => Promise<T>) {
     return fn(undefined);
   }
@@ -58,5 +61,29 @@ export class MemRepo {
     const before = new Set((this.unknown.get(hostId) ?? []).map((d) => d.domainName));
     this.unknown.set(hostId, seen.map((d) => ({ hostId, domainName: d.name, uuid: d.uuid, state: d.state, firstSeenAt: new Date(), lastSeenAt: new Date() })));
     return seen.map((d) => d.name).filter((n) => !before.has(n));
+  }
+  async findImage(id: string) {
+    return this.images.get(id) ?? null;
+  }
+  async cachedChecksums(hostId: string) {
+    return new Set(this.hostImages.get(hostId) ?? []);
+  }
+  async recordHostImages(hostId: string, files: { checksum: string }[]) {
+    this.hostImages.set(hostId, [...new Set([...(this.hostImages.get(hostId) ?? []), ...files.map((f) => f.checksum)])]);
+  }
+  async setMigrationTarget(vmId: string, hostId: string | null) {
+    const v = this.vms.get(vmId);
+    if (v) v.migrationTargetHostId = hostId;
+  }
+  async vmsMigratingOnto(hostId: string) {
+    return [...this.vms.values()].filter((v) => v.migrationTargetHostId === hostId && v.hostId !== hostId).map((v) => ({ ...v }));
+  }
+  async inboxHas(consumer: string, eventId: string) {
+    return this.inbox.has(`${consumer}/${eventId}`);
+  }
+  async recordInbox(consumer: string, eventId: string) {
+    if (this.inbox.has(`${consumer}/${eventId}`)) return false;
+    this.inbox.add(`${consumer}/${eventId}`);
+    return true;
   }
 }

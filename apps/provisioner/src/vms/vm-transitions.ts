@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
 import { canTransition, Subjects, VmState } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { VmEntity } from '../persistence/entities';
@@ -17,13 +18,22 @@ export class VmTransitions {
 
   async move(vm: VmEntity, to: VmState, reason?: string): Promise<VmEntity> {
     const from = vm.state;
+    const saved = await this.apply(vm, to, reason);
+    await this.publish(saved, from, reason);
+    return saved;
+  }
+
+  /**
+   * The stored half of `move`: the state machine's check, the new state with the next generation, saved (in the
+   * caller's transaction when `m` is given, e.g. with its inbox row). The caller publishes after the commit.
+   */
+  async apply(vm: VmEntity, to: VmState, reason?: string, m?: EntityManager): Promise<VmEntity> {
+    const from = vm.state;
     if (!canTransition(from, to)) throw new Error(`illegal VM state transition ${from} → ${to} for ${vm.id}`);
     vm.state = to;
     vm.generation += 1;
     vm.lastError = to === 'failed' ? (reason ?? 'failed') : null;
-    const saved = await this.repo.saveVm(vm);
-    await this.publish(saved, from, reason);
-    return saved;
+    return this.repo.saveVm(vm, m);
   }
 
   async publish(vm: VmEntity, previousState: VmState, reason?: string): Promise<void> {
