@@ -141,7 +141,7 @@ describe('live migration on the lab', () => {
     await consoleSend(src, vmId, 'dirty 64 random');
     const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 5 });
     expect(r.status).toBe(202);
-    const running = await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    const running = await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.dataTransferredBytes > 0, 90_000);
     expect(running.progress.memoryTotalBytes).toBeGreaterThan(200 * 1024 * 1024);
     const c = await p.api('POST', `/v1/migrations/${r.body.id}/cancel`);
     expect(c.status).toBe(202);
@@ -167,7 +167,7 @@ describe('live migration on the lab', () => {
     const dst = labHost(other(h1.id).id);
     const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 8 });
     expect(r.status).toBe(202);
-    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.dataTransferredBytes > 0, 90_000);
     await p.stopService('migrator', 'SIGKILL');
     await sleep(2000);
     await p.startService('migrator');
@@ -191,7 +191,7 @@ describe('live migration on the lab', () => {
     await consoleSend(src, vmId, 'dirty 64 random');
     const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 5 });
     expect(r.status).toBe(202);
-    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.memoryProcessedBytes > 0, 90_000);
+    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.dataTransferredBytes > 0, 90_000);
     execFileSync('bash', [LAB_SH, 'host-stop', String(dst.index)], { stdio: 'inherit', timeout: 120_000 });
     try {
       const m = await waitMigration(r.body.id, finished, 240_000);

@@ -40,6 +40,12 @@ describe('virsh migrate argv', () => {
     ]);
   });
 
+  it('a copied disk whose backing image the target already has: only the top layer moves', () => {
+    const argv = virshMigrate(VM, { targetAddress: '10.254.7.12', live: true, storage: 'copy', strategy: 'precopy', incremental: true });
+    expect(argv).toContain('--copy-storage-inc');
+    expect(argv).not.toContain('--copy-storage-all');
+  });
+
   it('auto-converge and post-copy flags', () => {
     const base = (o: Pick<LiveMigrateOptions, 'strategy'> & Partial<LiveMigrateOptions>): LiveMigrateOptions => ({ targetAddress: 'h2', live: true, storage: 'shared', ...o });
     expect(virshMigrate(VM, base({ strategy: 'auto-converge' }))).toContain('--auto-converge');

@@ -22,6 +22,11 @@ export interface LiveMigrateOptions extends MigrationTarget {
   /** `shared`: both hosts see the disk (adds --unsafe: the lab's disks are not cache=none); `copy`: --copy-storage-all into a pre-created disk. */
   storage: MigrationStorageKind;
   strategy: ConcreteStrategy;
+  /**
+   * `copy` only: the target already has the disk's backing file (the image cache) and a pre-created overlay on it,
+   * so only the top layer moves (--copy-storage-inc) instead of the whole disk (--copy-storage-all).
+   */
+  incremental?: boolean;
   /** Cap of the migration stream, MiB/s (--bandwidth). */
   bandwidthMiBs?: number;
   /**
@@ -101,7 +106,7 @@ export function virshMigrate(vmId: string, opts: MigrateOptions): string[] {
   if (opts.storage !== 'shared' && opts.storage !== 'copy') throw new Error(`storage must be "shared" or "copy", got ${JSON.stringify(opts.storage)}`);
   if (opts.maxDowntimeMs !== undefined) wholeNumber('max downtime (ms)', opts.maxDowntimeMs, ...LIMITS.downtimeMs);
   const argv = ['migrate', '--live', '--p2p', '--persistent', '--undefinesource', '--verbose'];
-  argv.push(opts.storage === 'copy' ? '--copy-storage-all' : '--unsafe');
+  argv.push(opts.storage === 'copy' ? (opts.incremental ? '--copy-storage-inc' : '--copy-storage-all') : '--unsafe');
   argv.push(...STRATEGY_FLAGS[opts.strategy]);
   if (opts.allowPostcopy && opts.strategy !== 'postcopy') argv.push('--postcopy');
   if (opts.xbzrleCacheBytes !== undefined) {

@@ -218,6 +218,9 @@ export class MigrationRunner {
       targetAddress: tgt.address,
       live: true,
       storage: r.storage,
+      // The provisioner put the disk's backing image and an overlay like the source's on the target: only the
+      // overlay's blocks move.
+      incremental: r.storage === 'copy',
       strategy,
       bandwidthMiBs: r.bandwidthMiBs ?? undefined,
       // xbzrle's page cache as large as the guest (the cost model assumes it; the default 64 MiB misses pages).
@@ -247,7 +250,8 @@ export class MigrationRunner {
           downtimeSet = true;
           await so.setMaxDowntime(r.vmId, maxDowntimeMs).catch((err) => this.d.log('warn', 'could not set the downtime limit', { migrationId: r.id, err: String(err) }));
         }
-        const processed = info.memoryProcessedBytes ?? 0;
+        // Disks are mirrored first (memory stays at 0 meanwhile): progress is any data moving.
+        const processed = (info.dataProcessedBytes ?? 0) + (info.memoryProcessedBytes ?? 0) + (info.diskProcessedBytes ?? 0);
         if (processed > lastProcessed) {
           lastProcessed = processed;
           lastMoveAt = this.now();

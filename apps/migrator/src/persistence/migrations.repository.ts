@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
 import { EventOf, Subjects } from '@minicloud/contracts';
-import { firstDelivery } from '@minicloud/database';
+import { firstDelivery, resultRows } from '@minicloud/database';
 import { MigrationRecord, MigratorHost, SCHEMA } from './entities';
 import type { HostRef } from '../engine/host-ops';
 import type { Control } from '../engine/runner';
@@ -80,15 +80,16 @@ export class MigrationsRepository {
 
   /** Running migrations whose owner stopped writing heartbeats: taken over by `owner` to be settled. */
   async takeOverStale(owner: string, staleAfterS: number, mine: Set<string>): Promise<MigrationRecord[]> {
-    const rows: { id: string }[] = await this.db.query(
+    const rows: { id: string }[] = resultRows(await this.db.query(
       `UPDATE migrator.migrations SET owner = $1, heartbeat_at = now(), updated_at = now()
        WHERE state = 'running' AND (heartbeat_at IS NULL OR heartbeat_at < now() - make_interval(secs => $2))
          AND NOT (id = ANY($3::uuid[]))
        RETURNING id`,
       [owner, staleAfterS, [...mine]],
-    );
+    ));
     const out: MigrationRecord[] = [];
     for (const r of rows) {
+      if (!r?.id) continue;
       const rec = await this.get(r.id);
       if (rec) out.push(rec);
     }
@@ -119,7 +120,7 @@ export class MigrationsRepository {
   }
 
   async setHostState(m: EntityManager, hostId: string, state: string): Promise<boolean> {
-    const r = await m.query(`UPDATE migrator.hosts SET state = $2, updated_at = now() WHERE id = $1 RETURNING id`, [hostId, state]);
+    const r = resultRows(await m.query(`UPDATE migrator.hosts SET state = $2, updated_at = now() WHERE id = $1 RETURNING id`, [hostId, state]));
     return r.length === 1;
   }
 
