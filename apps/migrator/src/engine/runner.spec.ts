@@ -2,7 +2,7 @@ import type { DomainState, ExecResult, MigrationJobInfo, VirshMigrateOptions } f
 import { migratorConfigFromEnv } from '../config/config';
 import type { MigrationRecord } from '../persistence/entities';
 import type { HostOps, HostRef } from './host-ops';
-import { Control, MigrationRunner, RunnerDeps } from './runner';
+import { Control, libvirtMessage, MigrationRunner, RunnerDeps } from './runner';
 
 const VM = '11111111-1111-4111-8111-111111111111';
 const H1: HostRef = { id: 'aaaaaaaa-aaaa-4aaa-8aaa-aaaaaaaaaaaa', name: 'h1', address: '10.254.7.11', sshPort: 22, sshUser: 'root' };
@@ -193,5 +193,13 @@ describe('MigrationRunner', () => {
     expect(t.pair.calls).toEqual([]);
     expect(t.pair.removed).toEqual(['h2+files']);
     expect(t.published[0].body.reason).toMatch(/^preparing h2 failed: storage 'shared'/);
+  });
+});
+
+describe('libvirtMessage', () => {
+  it("drops virsh's progress and keeps libvirt's error", () => {
+    expect(libvirtMessage('Migration: [  0 %]\rMigration: [ 98 %]\rMigration: [  2 %]error: internal error: qemu unexpectedly closed the monitor\n')).toBe(
+      'error: internal error: qemu unexpectedly closed the monitor',
+    );
   });
 });

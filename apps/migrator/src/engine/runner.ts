@@ -45,12 +45,15 @@ interface JobOutcome {
   forced: boolean;
 }
 
-const firstLine = (s: string) =>
+/** libvirt's message without virsh's `--verbose` progress (`Migration: [ 42 %]`, separated by carriage returns). */
+export const libvirtMessage = (s: string) =>
   s
-    .split('\n')
+    .replace(/Migration: \[\s*\d+\s*%\]/g, ' ')
+    .split(/[\r\n]+/)
     .map((l) => l.trim())
-    .filter((l) => l && !/^Migration: \[/.test(l))
+    .filter(Boolean)
     .join(' ')
+    .replace(/\s+/g, ' ')
     .slice(0, 1500);
 
 /**
@@ -316,7 +319,7 @@ export class MigrationRunner {
     }
     await exec;
     out.ok = result.code === 0;
-    out.error = out.ok ? '' : firstLine(`${result.stderr}\n${result.stdout}`) || `virsh migrate ended with code ${result.code}`;
+    out.error = out.ok ? '' : libvirtMessage(`${result.stderr}\n${result.stdout}`) || `virsh migrate ended with code ${result.code}`;
     if (out.switchTo && out.ok) out.switchTo = null; // it finished before the abort landed
     return out;
   }
@@ -350,7 +353,7 @@ export class MigrationRunner {
       if (r.storage === 'copy') await so.copyDiskTo(r.vmId, tgt, deadline);
       const res = await so.migrate(r.vmId, { targetAddress: tgt.address, live: false, storage: r.storage, strategy }, deadline);
       out.ok = res.code === 0;
-      out.error = out.ok ? '' : firstLine(`${res.stderr}\n${res.stdout}`) || `virsh migrate --offline ended with code ${res.code}`;
+      out.error = out.ok ? '' : libvirtMessage(`${res.stderr}\n${res.stdout}`) || `virsh migrate --offline ended with code ${res.code}`;
     } catch (err) {
       out.error = String((err as Error)?.message ?? err);
     }
