@@ -10,3 +10,4 @@ export * from './events/scheduler';
 export * from './rpc';
 export * from './metrics-rpc';
 export * from './registry';
+export * from './planner';

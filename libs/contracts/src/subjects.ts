@@ -48,6 +48,13 @@ export const Rpc = {
   ReservationList: 'rpc.scheduler.reservation.list',
   ReservationGet: 'rpc.scheduler.reservation.get',
   ReservationCancel: 'rpc.scheduler.reservation.cancel',
+  // The migration planner and host maintenance (issue 6), answered by the scheduler.
+  RecommendationList: 'rpc.scheduler.recommendation.list',
+  RecommendationApply: 'rpc.scheduler.recommendation.apply',
+  RecommendationDismiss: 'rpc.scheduler.recommendation.dismiss',
+  PlannerSettingsGet: 'rpc.scheduler.planner.settings.get',
+  PlannerSettingsSet: 'rpc.scheduler.planner.settings.set',
+  HostMaintenance: 'rpc.scheduler.host.maintenance',
   // Answered by the metrics-collector (issue 5).
   MetricsHostSeries: 'rpc.metrics.host.series',
   MetricsVmSeries: 'rpc.metrics.vm.series',
