@@ -184,6 +184,26 @@ describe('MigrationRunner', () => {
     expect(t.published[0].body.reason).toMatch(/needs the VM running on h1; libvirt says absent/);
   });
 
+  it('a maintenance drain that finds the VM stopped moves it cold: disk copied host to host, offline define', async () => {
+    const t = setup({ origin: 'maintenance' });
+    const ops = t.deps.ops;
+    t.deps.ops = (h) => ({ ...ops(h), domainState: async () => (t.pair.on === h.name ? 'shutoff' : 'absent') });
+    await t.run();
+    expect(t.pair.calls).toEqual(['copy disk', 'migrate precopy copy -> 10.254.7.12']);
+    expect(t.pair.on).toBe('h2');
+    expect(t.published.map((p) => p.kind)).toEqual(['started', 'completed']);
+    expect(t.published[0].body.mode).toBe('cold');
+  });
+
+  it('a user asking a live move of a stopped VM is refused', async () => {
+    const t = setup();
+    const ops = t.deps.ops;
+    t.deps.ops = (h) => ({ ...ops(h), domainState: async () => (t.pair.on === h.name ? 'shutoff' : 'absent') });
+    await t.run();
+    expect(t.pair.calls).toEqual([]);
+    expect(t.published[0].body.reason).toMatch(/live migration needs the VM running on h1; libvirt says shutoff/);
+  });
+
   it('a failed preparation of the target: nothing started, the target is cleaned', async () => {
     const t = setup();
     t.deps.prepare = async () => {

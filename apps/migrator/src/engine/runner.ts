@@ -89,12 +89,16 @@ export class MigrationRunner {
     this.mark('reservation', r.createdAt.getTime());
     const so = this.d.ops(src);
     const to = this.d.ops(tgt);
-    const live = r.mode === 'live';
     const before = await so.domainState(r.vmId).catch(() => 'nostate' as DomainState);
+    // The planner and maintenance drains ask for `live`; a VM they find stopped moves cold (a user's request is taken
+    // as asked, and refused when it does not fit the VM's state).
+    const stopped = ['shutoff', 'shutdown', 'crashed'].includes(before);
+    if (r.mode === 'live' && stopped && r.origin !== 'manual') await this.save({ mode: 'cold' });
+    const live = r.mode === 'live';
     if (live && before !== 'running' && before !== 'blocked') {
       return this.fail(`live migration needs the VM running on ${src.name}; libvirt says ${before}`, r.sourceHostId, false);
     }
-    if (!live && !['shutoff', 'shutdown', 'crashed'].includes(before)) {
+    if (!live && !stopped) {
       return this.fail(`cold migration needs the VM stopped on ${src.name}; libvirt says ${before}`, r.sourceHostId, false);
     }
     const control0 = await this.d.heartbeat(r.id);
