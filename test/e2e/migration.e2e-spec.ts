@@ -1,6 +1,6 @@
 /**
  * Live migration on the lab, through the REST API as a user does it, with real guests whose console counter must
- * go on without a gap: a move with copied storage; a cancelled move (the VM stays on the source, the target is
+ * go on without a gap: a move with copied storage; a cold move of a stopped VM; a cancelled move (the VM stays on the source, the target is
  * clean); the destination host powered off mid-way; the migrator killed mid-way and started again (the migration
  * is settled by asking both hosts). After each: the VM runs on exactly one host and the platform says which.
  */
@@ -132,6 +132,37 @@ describe('live migration on the lab', () => {
     expect((list.body.items ?? list.body).map((x: any) => x.id)).toContain(m.id);
   });
 
+  it('a stopped VM moves cold: definition and disk go to the other host, it starts there', async () => {
+    const h2 = hosts[1];
+    const vmId = await bootedVm('mig-cold', h2.id);
+    const src = labHost(h2.id);
+    const h1 = other(h2.id);
+    const stop = await p.api('POST', `/v1/vms/${vmId}/actions`, { action: 'force-stop' });
+    expect(stop.status).toBe(202);
+    await p.waitForVm(vmId, (v) => v.status === 'stopped', 60_000);
+    // A live move of a stopped VM makes no sense: refused with the state.
+    const live = await p.api('POST', `/v1/vms/${vmId}/migrate`, { mode: 'live' });
+    expect(live.status).toBe(409);
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { mode: 'cold', targetHost: h1.id });
+    expect(r.status).toBe(202);
+    const m = await waitMigration(r.body.id, finished, 120_000);
+    expect({ state: m.state, error: m.error }).toEqual({ state: 'completed', error: null });
+    expect(m.mode).toBe('cold');
+    const vm = await p.waitForVm(vmId, (v) => v.status === 'stopped' && v.host?.id === h1.id, 30_000);
+    expect(vm.host.address).toBe(h1.address);
+    expect(await domState(src, vmId)).toBe('absent');
+    expect(await exists(src, `/var/lib/minicloud/vms/${vmId}`)).toBe(false);
+    expect(await domState(labHost(h1.id), vmId)).toBe('shut off');
+    const start = await p.api('POST', `/v1/vms/${vmId}/actions`, { action: 'start' });
+    expect(start.status).toBe(202);
+    await p.waitForVm(vmId, (v) => v.status === 'running' && v.host?.id === h1.id, 60_000);
+    const end = Date.now() + 90_000;
+    while (!/MINICLOUD-GUEST BOOTED/.test(await consoleLog(labHost(h1.id), vmId))) {
+      if (Date.now() > end) throw new Error('the moved VM did not boot on its new host');
+      await sleep(1000);
+    }
+  });
+
   it('cancel mid-way: the VM keeps running on the source, the target is clean', async () => {
     const h2 = hosts[1];
     const vmId = await bootedVm('mig-cancel', h2.id);
@@ -158,6 +189,29 @@ describe('live migration on the lab', () => {
     await sleep(2500);
     expect(counters(await consoleLog(src, vmId)).pop()!).toBeGreaterThan(before);
     await consoleSend(src, vmId, 'stop-dirty');
+  });
+
+  it('force-complete ends a migration that cannot converge: pause-and-copy, the guest counts on on the target', async () => {
+    const h2 = hosts[1];
+    const vmId = await bootedVm('mig-force', h2.id);
+    const src = labHost(h2.id);
+    const dst = other(h2.id);
+    await consoleSend(src, vmId, 'dirty 64 random');
+    const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { strategy: 'precopy', bandwidthMiBs: 40, maxDowntimeMs: 100 });
+    expect(r.status).toBe(202);
+    const follow = lastSourceCounter(src, vmId, r.body.id);
+    await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.dataTransferredBytes > 0, 90_000);
+    await sleep(3000);
+    const f = await p.api('POST', `/v1/migrations/${r.body.id}/force-complete`);
+    expect(f.status).toBe(202);
+    const m = await waitMigration(r.body.id, finished, 120_000);
+    expect(m.state).toBe('completed');
+    // The pause was longer than the limit asked for: that is what forcing means.
+    expect(m.result.downtimeMs).toBeGreaterThan(100);
+    expect(await domState(labHost(dst.id), vmId)).toBe('running');
+    expect(await domState(src, vmId)).toBe('absent');
+    await countsOnFrom(labHost(dst.id), vmId, await follow);
+    await consoleSend(labHost(dst.id), vmId, 'stop-dirty');
   });
 
   it('the migrator killed mid-way and started again settles the migration: the VM runs on exactly one host', async () => {

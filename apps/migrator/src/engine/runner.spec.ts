@@ -151,12 +151,12 @@ describe('MigrationRunner', () => {
     expect(t.updates.at(-1)).toMatchObject({ state: 'cancelled' });
   });
 
-  it('force-complete without post-copy: pause-and-copy (unlimited downtime), then completed', async () => {
+  it('force-complete without post-copy: pause-and-copy (the largest downtime limit), then completed', async () => {
     let n = 0;
     const t = setup({ requestedStrategy: 'precopy' }, () => (++n === 3 ? 'force-complete' : null));
     t.pair.plan = { ok: true, ms: 80 };
     await t.run();
-    expect(t.pair.calls).toContain('downtime 60000');
+    expect(t.pair.calls).toContain('downtime 2000000');
     expect(t.pair.on).toBe('h2');
     expect(t.published.some((p) => p.kind === 'completed')).toBe(true);
   });

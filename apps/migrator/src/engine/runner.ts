@@ -8,6 +8,8 @@ import { completionTimeoutMs } from './limits';
 import { settle, Side } from './settle';
 
 const MiB = 1024 * 1024;
+/** Force-complete without post-copy: QEMU's largest downtime limit, so the next round stops the guest and sends the rest. */
+const PAUSE_AND_COPY_DOWNTIME_MS = 2_000_000;
 
 export type Control = 'cancel' | 'force-complete' | null;
 
@@ -328,7 +330,7 @@ export class MigrationRunner {
     return out;
   }
 
-  /** Ends the migration now: post-copy when the job allows it, else pause-and-copy (an unlimited downtime). */
+  /** Ends the migration now: post-copy when the job allows it, else pause-and-copy (the largest downtime limit). */
   private async forceComplete(so: HostOps, postcopy: boolean): Promise<void> {
     const r = this.rec;
     this.d.log('log', 'forcing completion', { migrationId: r.id, how: postcopy ? 'post-copy' : 'pause-and-copy' });
@@ -340,7 +342,7 @@ export class MigrationRunner {
         this.d.log('warn', 'switch to post-copy failed; pausing and copying instead', { migrationId: r.id, err: String(err) });
       }
     }
-    await so.setMaxDowntime(r.vmId, 60_000).catch(() => undefined);
+    await so.setMaxDowntime(r.vmId, PAUSE_AND_COPY_DOWNTIME_MS).catch(() => undefined);
   }
 
   private async runCold(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps): Promise<void> {
@@ -411,6 +413,7 @@ export class MigrationRunner {
         predictedTotalTimeMs: r.predictedTotalMs ?? undefined,
         predictedDowntimeMs: r.predictedDowntimeMs ?? undefined,
         stages: this.stages,
+        forced: out.forced || undefined,
       });
       this.d.log('log', 'migration completed', { migrationId: r.id, vmId: r.vmId, to: tgt.name, ...actual });
       return;

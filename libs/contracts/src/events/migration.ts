@@ -250,6 +250,10 @@ export class MigrationCompletedEvent extends BusEvent {
 
   @IsOptional() @ValidateNested({ each: true }) @Type(() => StageMark) @IsArray()
   stages?: StageMark[];
+
+  /** Ended by force-complete (a user, or a timeout with the force-complete action): post-copy or pause-and-copy. */
+  @IsOptional() @IsBoolean()
+  forced?: boolean;
 }
 
 export class MigrationFailedEvent extends BusEvent {
