@@ -20,6 +20,8 @@ export interface Api {
   get<T = any>(path: string, query?: Query): Promise<ApiResponse<T>>;
   post<T = any>(path: string, body: unknown, idempotencyKey?: string): Promise<ApiResponse<T>>;
   delete<T = any>(path: string): Promise<ApiResponse<T>>;
+  /** A partial update (no Idempotency-Key: applying the same change twice leaves the same result). */
+  patch<T = any>(path: string, body: unknown): Promise<ApiResponse<T>>;
 }
 
 export interface ApiClientOptions {
@@ -70,7 +72,7 @@ export function createApiClient(o: ApiClientOptions): Api {
   const retries = o.retries ?? 2;
   const retryDelayMs = o.retryDelayMs ?? 300;
 
-  async function send<T>(method: 'GET' | 'POST' | 'DELETE', path: string, query?: Query, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+  async function send<T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, query?: Query, body?: unknown, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
     const url = buildUrl(o.baseUrl, path, query);
     for (let attempt = 0; ; attempt++) {
       try {
@@ -97,5 +99,6 @@ export function createApiClient(o: ApiClientOptions): Api {
     get: (path, query) => send('GET', path, query),
     post: (path, body, key) => send('POST', path, undefined, body ?? {}, { 'Idempotency-Key': key ?? randomUUID() }),
     delete: (path) => send('DELETE', path),
+    patch: (path, body) => send('PATCH', path, undefined, body ?? {}),
   };
 }

@@ -55,6 +55,7 @@ function harness(route: Route, opts: { files?: Record<string, string>; env?: Rec
     get: (path, query) => answer({ method: 'GET', path, query }),
     post: (path, body, key) => answer({ method: 'POST', path, body, key }),
     delete: (path) => answer({ method: 'DELETE', path }),
+    patch: (path, body) => answer({ method: 'PATCH', path, body }),
   };
   let keys = 0;
   const exec = (...argv: string[]) =>
@@ -305,7 +306,7 @@ describe('global behaviour', () => {
     const makeApi = (u: string): Api => {
       seen.push(u);
       const ok = async (): Promise<ApiResponse<any>> => ({ status: 200, data: { items: [], total: 0 }, headers: {} });
-      return { baseUrl: u, get: ok, post: ok, delete: ok };
+      return { baseUrl: u, get: ok, post: ok, delete: ok, patch: ok };
     };
     expect(await run(['vm', 'list'], { ...base, env: { MINICLOUD_API: 'http://env:1' }, makeApi })).toBe(0);
     expect(await run(['vm', 'list', '--api', 'http://flag:2/'], { ...base, env: { MINICLOUD_API: 'http://env:1' }, makeApi })).toBe(0);
@@ -503,5 +504,154 @@ describe('vm migrate and migrations', () => {
     expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
     expect(h.stdout()).toMatch(/^status: +migrating$/m);
     expect(h.stdout()).toMatch(new RegExp(`^migration: +${MIG} \\(running, pre-copy\\)$`, 'm'));
+  });
+});
+
+describe('planner, recommendations and host maintenance', () => {
+  const REC = '3f2b8c1e-5d6a-4e7f-9a0b-1c2d3e4f5a6b';
+  const MIG = '7c9e6679-7425-40de-944b-e07fc1f90ae7';
+  const HV1 = '11111111-1111-4111-8111-111111111111';
+  const HV2 = '22222222-2222-4222-8222-222222222222';
+  const MiB = 1024 * 1024;
+  const hosts = { data: { items: [{ id: HV1, name: 'hv1', address: '10.0.0.1' }, { id: HV2, name: 'hv2', address: '10.0.0.2' }], total: 2 } };
+  const rec = (over: Record<string, unknown> = {}) => ({
+    id: REC,
+    kind: 'balance',
+    vmId: VM_ID,
+    sourceHostId: HV1,
+    targetHostId: HV2,
+    reason: 'hv1 score 0.82 vs hv2 0.21',
+    gapBefore: 0.61,
+    gapAfter: 0.07,
+    state: 'open',
+    migrationId: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    ...over,
+  });
+  const settings = (over: Record<string, unknown> = {}) => ({ automation: 'manual', consolidation: false, balanceThreshold: 0.25, hotSpotRounds: 3, cooldownSeconds: 600, intervalSeconds: 30, ...over });
+
+  it('migration recommendations passes --state and prints a table with host names', async () => {
+    const h = harness((c) => (c.path === '/v1/hosts' ? hosts : { data: { items: [rec()], total: 1 } }));
+    expect(await h.exec('migration', 'recommendations', '--state', 'open')).toBe(0);
+    expect(h.calls[0]).toEqual({ method: 'GET', path: '/v1/migrations/recommendations', query: { state: 'open' } });
+    const lines = h.stdout().split('\n');
+    expect(lines[0]).toMatch(/^ID\s+KIND\s+VM\s+FROM\s+TO\s+GAP\s+STATE\s+MIGRATION\s+CREATED\s+REASON$/);
+    expect(lines[1]).toMatch(new RegExp(`^${REC}\\s+balance\\s+${VM_ID}\\s+hv1\\s+hv2\\s+0.61 → 0.07\\s+open\\s+-\\s+2026-01-01T00:00:00.000Z\\s+hv1 score 0.82 vs hv2 0.21$`));
+    expect(await h.exec('migration', 'recommendations', '--json')).toBe(0);
+    expect(h.calls[2]).toEqual({ method: 'GET', path: '/v1/migrations/recommendations', query: { state: undefined } });
+    expect(await h.exec('migration', 'recommendations', '--state', 'new')).toBe(2);
+    expect(h.stderr()).toContain('--state must be one of open, applied, dismissed, expired, got "new"');
+  });
+
+  it('migration apply posts to the recommendation and says which migration to follow; dismiss likewise', async () => {
+    const h = harness((c) => (c.path.endsWith('/apply') ? { status: 202, data: rec({ state: 'applied', migrationId: MIG }), headers: { location: `/v1/migrations/${MIG}` } } : { data: rec({ state: 'dismissed' }) }));
+    expect(await h.exec('migration', 'apply', REC)).toBe(0);
+    expect(await h.exec('migration', 'dismiss', REC)).toBe(0);
+    expect(h.calls).toEqual([
+      { method: 'POST', path: `/v1/migrations/recommendations/${REC}/apply`, body: {}, key: 'key-1' },
+      { method: 'POST', path: `/v1/migrations/recommendations/${REC}/dismiss`, body: {}, key: 'key-2' },
+    ]);
+    expect(h.stdout()).toBe(`recommendation ${REC} applied: migration ${MIG} of VM ${VM_ID}\nFollow it with: minicloud migration show ${MIG}\nrecommendation ${REC} dismissed\n`);
+  });
+
+  it("a recommendation that is no longer open exits 1 with the server's message", async () => {
+    const h = harness(() => refused(409, `recommendation ${REC} is dismissed, not open`));
+    expect(await h.exec('migration', 'apply', REC)).toBe(1);
+    expect(h.stderr()).toBe(`minicloud: error: recommendation ${REC} is dismissed, not open (409 Conflict)\n`);
+  });
+
+  it('planner show prints the settings; planner set patches only what was given', async () => {
+    const h = harness((c) => (c.method === 'PATCH' ? { data: settings({ automation: 'automatic', consolidation: true }) } : { data: settings() }));
+    expect(await h.exec('planner', 'show')).toBe(0);
+    expect(h.stdout()).toMatch(/^automation: +manual \(recommendations are listed; apply them by id\)$/m);
+    expect(h.stdout()).toMatch(/^consolidation: +off$/m);
+    expect(await h.exec('planner', 'set', '--automation', 'automatic', '--consolidation', 'on')).toBe(0);
+    expect(await h.exec('planner', 'set', '--consolidation', 'off', '--json')).toBe(0);
+    expect(h.calls.filter((c) => c.method === 'PATCH')).toEqual([
+      { method: 'PATCH', path: '/v1/scheduler/planner', body: { automation: 'automatic', consolidation: true } },
+      { method: 'PATCH', path: '/v1/scheduler/planner', body: { consolidation: false } },
+    ]);
+    expect(h.stdout()).toMatch(/^automation: +automatic \(the planner starts its migrations\)$/m);
+    expect(h.stdout()).toMatch(/^consolidation: +on$/m);
+  });
+
+  it('planner set refuses bad or missing values before sending anything (exit 2)', async () => {
+    const h = harness(() => new Error('no request expected'));
+    expect(await h.exec('planner', 'set', '--automation', 'sometimes')).toBe(2);
+    expect(h.stderr()).toContain('--automation must be one of manual, automatic, got "sometimes"');
+    expect(await h.exec('planner', 'set', '--consolidation', 'yes')).toBe(2);
+    expect(await h.exec('planner', 'set')).toBe(2);
+    expect(h.stderr()).toContain('give --automation and/or --consolidation');
+    expect(h.calls).toEqual([]);
+  });
+
+  it('host maintenance resolves the host, posts enter (or exit) and prints the drain', async () => {
+    const drain = { hostId: HV1, state: 'draining', remainingVms: 2, migrationIds: [MIG], blocked: [{ vmId: VM_ID, reason: 'no other host has 4096 MiB free' }] };
+    const h = harness((c) => (c.path === '/v1/hosts' ? hosts : c.path.endsWith('/exit') ? { data: { hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [] } } : { status: 202, data: drain }));
+    expect(await h.exec('host', 'maintenance', 'hv1')).toBe(0);
+    expect(h.calls[1]).toEqual({ method: 'POST', path: `/v1/hosts/${HV1}/maintenance`, body: {}, key: 'key-1' });
+    expect(h.stdout()).toBe(
+      [
+        'Host hv1: draining, 2 VMs remaining, 1 migration planned',
+        `  migration ${MIG}`,
+        `  blocked: VM ${VM_ID}: no other host has 4096 MiB free`,
+        'Follow it with: minicloud hosts show hv1 (state maintenance once drained) and minicloud migration list --state running',
+        '',
+      ].join('\n'),
+    );
+    expect(await h.exec('hosts', 'maintenance', HV1, '--exit', '--json')).toBe(0);
+    expect(h.calls[2]).toEqual({ method: 'POST', path: `/v1/hosts/${HV1}/maintenance/exit`, body: {}, key: 'key-2' });
+    expect(JSON.parse(h.stdout().slice(h.stdout().indexOf('{')))).toEqual({ hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [] });
+  });
+
+  it('host maintenance --wait polls the host and the running migrations (never re-posting) until it is in maintenance', async () => {
+    const running = (pct: number) => ({ id: MIG, vmId: VM_ID, state: 'running', sourceHostId: HV1, targetHostId: HV2, stage: 'pre-copy', progress: { memoryProcessedBytes: pct * 5.12 * MiB, memoryTotalBytes: 512 * MiB, memoryRemainingBytes: 0 } });
+    const other = { id: 'other', vmId: 'vm-x', state: 'running', sourceHostId: HV2, targetHostId: 'h3', stage: 'pre-copy', progress: null };
+    const polls = [
+      { host: { id: HV1, name: 'hv1', state: 'up', vmCount: 1 }, migrations: [running(25), other] },
+      { host: { id: HV1, name: 'hv1', state: 'up', vmCount: 1 }, migrations: [running(25), other] },
+      { host: { id: HV1, name: 'hv1', state: 'up', vmCount: 1 }, migrations: [running(75)] },
+      { host: { id: HV1, name: 'hv1', state: 'up', vmCount: 0 }, migrations: [] },
+      { host: { id: HV1, name: 'hv1', state: 'maintenance', vmCount: 0 }, migrations: [] },
+    ];
+    let current = polls[0];
+    const h = harness((c) => {
+      if (c.path === '/v1/hosts') return hosts;
+      if (c.method === 'POST') return { status: 202, data: { hostId: HV1, state: 'draining', remainingVms: 1, migrationIds: [MIG], blocked: [] } };
+      if (c.path === `/v1/hosts/${HV1}`) {
+        current = polls.shift() ?? current;
+        return { data: current.host };
+      }
+      if (c.path === '/v1/migrations') return { data: { items: current.migrations, total: current.migrations.length } };
+      return new Error(`unexpected ${c.method} ${c.path}`);
+    });
+    expect(await h.exec('host', 'maintenance', 'hv1', '--wait')).toBe(0);
+    expect(h.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
+    expect(h.calls.filter((c) => c.path === `/v1/hosts/${HV1}`)).toHaveLength(5);
+    expect(h.calls.find((c) => c.path === '/v1/migrations')).toEqual({ method: 'GET', path: '/v1/migrations', query: { state: 'running', limit: 500 } });
+    expect(h.stderr()).toBe(
+      [
+        `host hv1: draining (host up), 1 VM on it, 1 migration running: ${VM_ID} → hv2 25% (0.0s)`,
+        `host hv1: draining (host up), 1 VM on it, 1 migration running: ${VM_ID} → hv2 75% (2.0s)`,
+        'host hv1: draining (host up), 0 VMs on it, 0 migrations running (3.0s)',
+        'host hv1: maintenance (4.0s)',
+        '',
+      ].join('\n'),
+    );
+    expect(h.stdout()).toBe('Host hv1: draining, 1 VM remaining, 1 migration planned\n' + `  migration ${MIG}\n` + 'Host hv1 is in maintenance (it takes no VM)\n');
+  });
+
+  it('host maintenance --wait gives up after --timeout (exit 5); an unknown host exits 1 before posting', async () => {
+    const h = harness((c) => {
+      if (c.path === '/v1/hosts') return hosts;
+      if (c.method === 'POST') return { status: 202, data: { hostId: HV1, state: 'draining', remainingVms: 1, migrationIds: [], blocked: [{ vmId: VM_ID, reason: 'no room' }] } };
+      if (c.path === '/v1/migrations') return { data: { items: [], total: 0 } };
+      return { data: { id: HV1, name: 'hv1', state: 'up', vmCount: 1 } };
+    });
+    expect(await h.exec('host', 'maintenance', 'hv1', '--wait', '--timeout', '5')).toBe(5);
+    expect(h.stderr()).toContain('gave up waiting: host hv1 still up after 5.0s');
+    expect(await h.exec('host', 'maintenance', 'hv9')).toBe(1);
+    expect(h.stderr()).toContain('no host named "hv9"');
+    expect(h.calls.filter((c) => c.method === 'POST')).toHaveLength(1);
   });
 });

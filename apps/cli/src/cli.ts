@@ -11,6 +11,7 @@ import { imageHandlers } from './commands/images';
 import { flavorHandlers } from './commands/flavors';
 import { vmHandlers } from './commands/vms';
 import { migrationHandlers } from './commands/migrations';
+import { plannerHandlers } from './commands/planner';
 import { Ctx, Handler, Output, printJson } from './context';
 import { ApiError, describeError, exitCodeFor, ExitCode, UsageError } from './errors';
 import { Clock, realClock } from './follow';
@@ -19,7 +20,7 @@ export const VERSION = '0.1.0';
 export const DEFAULT_API = 'http://127.0.0.1:8080';
 export const DEFAULT_WAIT_TIMEOUT_S = 600;
 
-export const HANDLERS: Record<string, Handler> = { ...hostHandlers, ...imageHandlers, ...flavorHandlers, ...vmHandlers, ...migrationHandlers };
+export const HANDLERS: Record<string, Handler> = { ...hostHandlers, ...imageHandlers, ...flavorHandlers, ...vmHandlers, ...migrationHandlers, ...plannerHandlers };
 
 export interface CliDeps {
   env: Record<string, string | undefined>;

@@ -11,6 +11,10 @@ export const MIGRATION_MODES = ['live', 'cold'] as const;
 export const MIGRATION_STORAGE = ['copy', 'shared'] as const;
 export const MIGRATION_STRATEGIES = ['auto', 'precopy', 'compressed', 'auto-converge', 'postcopy'] as const;
 export const MIGRATION_STATES = ['requested', 'planned', 'running', 'completed', 'failed', 'cancelled'] as const;
+/** The planner's choices (libs/contracts/src/planner.ts; a unit test keeps them equal). */
+export const RECOMMENDATION_STATES = ['open', 'applied', 'dismissed', 'expired'] as const;
+export const AUTOMATION_LEVELS = ['manual', 'automatic'] as const;
+export const ON_OFF = ['on', 'off'] as const;
 
 export const COMMANDS: CommandSpec[] = [
   {
@@ -44,6 +48,16 @@ export const COMMANDS: CommandSpec[] = [
   },
   { path: ['hosts', 'enable'], summary: 'Place VMs on a disabled host again', args: [{ name: 'HOST' }], options: [] },
   { path: ['hosts', 'remove'], summary: 'Remove a host (refused while VMs are on it)', args: [{ name: 'HOST' }], options: [] },
+  {
+    path: ['hosts', 'maintenance'],
+    summary: 'Put a host into maintenance (its VMs are migrated away first), or take it out with --exit',
+    args: [{ name: 'HOST' }],
+    options: [
+      { name: 'exit', type: 'boolean', help: 'take the host out of maintenance (it takes VMs again)' },
+      { ...WAIT, help: 'follow the host until it is in maintenance (up with --exit): one line per change on stderr with the VMs left and the running migrations' },
+    ],
+    details: ['Example: minicloud host maintenance hv1 --wait'],
+  },
   {
     path: ['images', 'add'],
     summary: 'Register an image file on the controller (qcow2 or raw)',
@@ -151,4 +165,23 @@ export const COMMANDS: CommandSpec[] = [
   { path: ['migration', 'show'], summary: 'Show one migration: progress, predictions, result, stages', args: [{ name: 'ID' }], options: [] },
   { path: ['migration', 'cancel'], summary: 'Cancel a migration (the VM stays on its source host)', args: [{ name: 'ID' }], options: [] },
   { path: ['migration', 'force-complete'], summary: 'Make a live migration switch over now (longer pause of the guest)', args: [{ name: 'ID' }], options: [] },
+  {
+    path: ['migration', 'recommendations'],
+    summary: 'Migrations the planner proposes (balance, hot spots, consolidation, maintenance)',
+    args: [],
+    options: [{ name: 'state', type: 'string', choices: RECOMMENDATION_STATES, value: 'STATE', help: `only recommendations in this state (${RECOMMENDATION_STATES.join(', ')})` }],
+  },
+  { path: ['migration', 'apply'], summary: 'Start the migration a recommendation proposes', args: [{ name: 'RECOMMENDATION' }], options: [] },
+  { path: ['migration', 'dismiss'], summary: 'Dismiss a recommendation (nothing is moved)', args: [{ name: 'RECOMMENDATION' }], options: [] },
+  { path: ['planner', 'show'], summary: "Show the migration planner's settings", args: [], options: [] },
+  {
+    path: ['planner', 'set'],
+    summary: "Change the migration planner's automation level and/or consolidation",
+    args: [],
+    options: [
+      { name: 'automation', type: 'string', choices: AUTOMATION_LEVELS, help: 'manual (recommendations are only listed) or automatic (the planner starts them)' },
+      { name: 'consolidation', type: 'string', choices: ON_OFF, help: 'empty lightly loaded hosts (on) or not (off)' },
+    ],
+    details: ['Example: minicloud planner set --automation automatic --consolidation on'],
+  },
 ];

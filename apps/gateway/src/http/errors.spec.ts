@@ -9,6 +9,7 @@ describe('RPC error mapping', () => {
     expect(httpStatusForRpc(400)).toBe(502);
     expect(httpStatusForRpc(500)).toBe(502);
     expect(rpcErrorBody(500, 'boom')).toEqual({ statusCode: 502, error: 'Bad Gateway', message: 'provisioner failed (500): boom' });
+    expect(rpcErrorBody(500, 'boom', 'scheduler').message).toBe('scheduler failed (500): boom');
   });
 
   it('keeps the message of a passed-through error', () => {

@@ -47,9 +47,10 @@ export function httpStatusForRpc(rpcStatus: number): number {
   return HttpStatus.BAD_GATEWAY;
 }
 
-export function rpcErrorBody(rpcStatus: number, message: string): ApiErrorBody {
+/** `service` names the upstream in a 502's message (the provisioner unless told otherwise). */
+export function rpcErrorBody(rpcStatus: number, message: string, service = 'provisioner'): ApiErrorBody {
   const statusCode = httpStatusForRpc(rpcStatus);
-  const text = statusCode === HttpStatus.BAD_GATEWAY ? `provisioner failed (${rpcStatus}): ${message}` : message;
+  const text = statusCode === HttpStatus.BAD_GATEWAY ? `${service} failed (${rpcStatus}): ${message}` : message;
   return { statusCode, error: reasonPhrase(statusCode), message: text };
 }
 

@@ -7,9 +7,9 @@ export function fieldError(field: string, reason: string): BadRequestException {
 }
 
 /** Turns a bus RPC failure into the HTTP error the client sees; rethrows anything else untouched. */
-export function toHttpError(err: unknown): unknown {
+export function toHttpError(err: unknown, service?: string): unknown {
   if (err instanceof RpcError) {
-    const body = rpcErrorBody(err.status, err.message);
+    const body = rpcErrorBody(err.status, err.message, service);
     return new HttpException(body, body.statusCode);
   }
   return err;
