@@ -3,7 +3,18 @@ import { DataSource } from 'typeorm';
 import { BusModule, HealthController, serviceDatabaseModule } from '@minicloud/service-kit';
 import { SchedulerConsumers } from './consumers/scheduler.consumers';
 import { SchedulerRpc } from './consumers/scheduler.rpc';
-import { ClaimRepository, CursorRepository, entities, HostRepository, MigrationHoldRepository, migrations, QueueRepository, ReservationRepository } from './persistence';
+import {
+  ClaimRepository,
+  CursorRepository,
+  entities,
+  HostRepository,
+  MaintenanceRepository,
+  MigrationHoldRepository,
+  migrations,
+  PlannerRepository,
+  QueueRepository,
+  ReservationRepository,
+} from './persistence';
 import { allocationRatiosFromEnv } from './placement/capacity';
 import { defaultFilters } from './placement/filters';
 import { Planner } from './placement/planner';
@@ -14,7 +25,9 @@ import { SchedulerConfig, schedulerConfigFromEnv } from './services/config';
 import { DecisionStats } from './services/decision-stats';
 import { HostCache } from './services/host-cache.service';
 import { HostRegistryService } from './services/host-registry.service';
+import { MaintenanceService } from './services/maintenance.service';
 import { MigrationHoldService } from './services/migration-hold.service';
+import { PlannerService } from './services/planner.service';
 import { DecisionPublisher } from './services/publisher';
 import { QueueService } from './services/queue.service';
 import { RelocationService } from './services/relocation.service';
@@ -52,6 +65,8 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
     QueueRepository,
     ReservationRepository,
     MigrationHoldRepository,
+    PlannerRepository,
+    MaintenanceRepository,
     DecisionPublisher,
     SchedulingService,
     ReservationService,
@@ -60,6 +75,8 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
     MigrationHoldService,
     ClaimReleaseService,
     HostRegistryService,
+    MaintenanceService,
+    PlannerService,
     SchedulerConsumers,
     SchedulerRpc,
   ],

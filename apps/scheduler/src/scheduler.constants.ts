@@ -9,6 +9,7 @@ export const Durables = {
   hostRegistered: 'scheduler-host-registered',
   hostStateChanged: 'scheduler-host-state-changed',
   hostMetrics: 'scheduler-host-metrics',
+  vmMetrics: 'scheduler-vm-metrics',
   migrationRequested: 'scheduler-migration-requested',
   migrationCompleted: 'scheduler-migration-completed',
   migrationFailed: 'scheduler-migration-failed',

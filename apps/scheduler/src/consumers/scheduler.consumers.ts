@@ -29,6 +29,9 @@ export class SchedulerConsumers implements OnApplicationBootstrap {
     await this.bus.consume(Subjects.HostMetrics, { durable: Durables.hostMetrics, concurrency: 4, maxDeliver: 2 }, async (e) => {
       await this.registry.onMetrics(e);
     });
+    await this.bus.consume(Subjects.VmMetrics, { durable: Durables.vmMetrics, concurrency: 4, maxDeliver: 2 }, async (e) => {
+      await this.registry.onVmMetrics(e);
+    });
     await this.bus.consume(Subjects.VmRequested, { durable: Durables.vmRequested, concurrency: this.cfg.concurrency }, async (e) => {
       await this.scheduling.handleVmRequested(e);
     });

@@ -1,19 +1,33 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ReservationCreateRequest, ReservationIdRequest, ReservationListRequest, Rpc, SchedulerQueueRequest } from '@minicloud/contracts';
+import {
+  HostMaintenanceRequest,
+  PlannerSettingsRequest,
+  RecommendationIdRequest,
+  RecommendationListRequest,
+  ReservationCreateRequest,
+  ReservationIdRequest,
+  ReservationListRequest,
+  Rpc,
+  SchedulerQueueRequest,
+} from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { RPC_QUEUE } from '../scheduler.constants';
 import { DecisionStats } from '../services/decision-stats';
+import { MaintenanceService } from '../services/maintenance.service';
+import { PlannerService } from '../services/planner.service';
 import { QueueService } from '../services/queue.service';
 import { ReservationService } from '../services/reservation.service';
 import { DECISION_STATS } from '../services/tokens';
 
-/** The scheduler's request/reply API (the gateway's /v1/scheduler/queue and /v1/reservations ask here). */
+/** The scheduler's request/reply API (the gateway's /v1/scheduler/queue, /v1/reservations, planner and host maintenance ask here). */
 @Injectable()
 export class SchedulerRpc implements OnApplicationBootstrap, OnApplicationShutdown {
   constructor(
     @Inject(Bus) private readonly bus: Bus,
     private readonly queue: QueueService,
     private readonly reservations: ReservationService,
+    private readonly planner: PlannerService,
+    private readonly maintenance: MaintenanceService,
     @Inject(DECISION_STATS) private readonly stats: DecisionStats,
   ) {}
 
@@ -23,6 +37,13 @@ export class SchedulerRpc implements OnApplicationBootstrap, OnApplicationShutdo
     this.bus.serve(Rpc.ReservationList, ReservationListRequest, RPC_QUEUE, (r) => this.reservations.list(r.state));
     this.bus.serve(Rpc.ReservationGet, ReservationIdRequest, RPC_QUEUE, (r) => this.reservations.get(r.id));
     this.bus.serve(Rpc.ReservationCancel, ReservationIdRequest, RPC_QUEUE, (r) => this.reservations.cancel(r.id));
+    // The migration planner and host maintenance (docs/scheduler.md, "Planner and maintenance").
+    this.bus.serve(Rpc.RecommendationList, RecommendationListRequest, RPC_QUEUE, (r) => this.planner.list(r.state));
+    this.bus.serve(Rpc.RecommendationApply, RecommendationIdRequest, RPC_QUEUE, (r) => this.planner.apply(r.id));
+    this.bus.serve(Rpc.RecommendationDismiss, RecommendationIdRequest, RPC_QUEUE, (r) => this.planner.dismiss(r.id));
+    this.bus.serve(Rpc.PlannerSettingsGet, PlannerSettingsRequest, RPC_QUEUE, () => this.planner.settingsView());
+    this.bus.serve(Rpc.PlannerSettingsSet, PlannerSettingsRequest, RPC_QUEUE, (r) => this.planner.setSettings(r));
+    this.bus.serve(Rpc.HostMaintenance, HostMaintenanceRequest, RPC_QUEUE, (r) => this.maintenance.request(r));
   }
 
   /** One log line with this replica's decision latencies (the benchmark reads it). */

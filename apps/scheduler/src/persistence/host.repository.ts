@@ -4,12 +4,12 @@ import { rowsOf } from './sql';
 import { HostState } from '@minicloud/contracts';
 import { AllocationRatios } from '../placement/capacity';
 import { Amount } from '../placement/reservations';
-import { HostView, PlacementRequest } from '../placement/types';
+import { HostMaintenanceState, HostView, PlacementRequest } from '../placement/types';
 
 export const HOST_COLUMNS = `id, name, state, arch, total_vcpus, total_memory_mib, total_disk_gib, cpu_allocation_ratio,
   ram_allocation_ratio, disk_allocation_ratio, allocated_vcpus, allocated_memory_mib, allocated_disk_gib, generation,
   preemptible_vcpus, preemptible_memory_mib, preemptible_disk_gib, reserved_vcpus, reserved_memory_mib, reserved_disk_gib,
-  active_vms, cpu_percent, memory_percent, metrics_vm_count, metrics_at, change_seq`;
+  active_vms, cpu_percent, memory_percent, metrics_vm_count, metrics_at, change_seq, maintenance`;
 
 export interface HostRow {
   id: string;
@@ -38,6 +38,7 @@ export interface HostRow {
   metrics_vm_count: number | null;
   metrics_at: Date | null;
   change_seq: string | number;
+  maintenance: HostMaintenanceState | null;
 }
 
 export type CachedHost = HostView & { changeSeq: number };
@@ -70,6 +71,7 @@ export function toView(r: HostRow): CachedHost {
     metricsAt: r.metrics_at ? new Date(r.metrics_at).getTime() : null,
     generation: Number(r.generation),
     changeSeq: Number(r.change_seq),
+    maintenance: r.maintenance ?? null,
   };
 }
 
@@ -93,10 +95,11 @@ export interface HostMetrics {
 }
 
 /**
- * The guard of every claim, in SQL: everything claimed stays within total × ratio, and a non-preemptible VM
+ * The guard of every claim, in SQL: the host is up and neither draining nor in maintenance, everything claimed
+ * stays within total × ratio, and a non-preemptible VM
  * also leaves the capacity held for advance reservations alone. $2..$4 = vCPUs, MiB, GiB; $5 = preemptible.
  */
-const FITS = `state = 'up'
+const FITS = `state = 'up' AND maintenance IS NULL
   AND allocated_vcpus + $2 <= floor(total_vcpus * cpu_allocation_ratio)
   AND allocated_memory_mib + $3 <= floor(total_memory_mib * ram_allocation_ratio)
   AND allocated_disk_gib + $4 <= floor(total_disk_gib * disk_allocation_ratio)
@@ -235,7 +238,7 @@ export class HostRepository {
    */
   async allocateFromReservation(m: EntityManager, hostId: string, need: Amount): Promise<CachedHost | null> {
     const rows = await rowsOf<HostRow>(m,
-      `UPDATE scheduler.hosts SET ${ADD} WHERE id = $1 AND state = 'up'
+      `UPDATE scheduler.hosts SET ${ADD} WHERE id = $1 AND state = 'up' AND maintenance IS NULL
          AND allocated_vcpus + $2 <= floor(total_vcpus * cpu_allocation_ratio)
          AND allocated_memory_mib + $3 <= floor(total_memory_mib * ram_allocation_ratio)
          AND allocated_disk_gib + $4 <= floor(total_disk_gib * disk_allocation_ratio)

@@ -1,4 +1,5 @@
 import { HostFilter } from './filters/host-filter';
+import { effectiveState } from './filters/host-state.filter';
 import { HostView, PlacementRequest } from './types';
 
 /** What the migration logic needs of the VM's claim. */
@@ -68,7 +69,7 @@ export function explainTargetRefused(filters: HostFilter[], target: HostView | u
   const who = `target ${target.name} (${target.id})`;
   const f = filters.find((x) => !x.passes(target, req));
   if (!f) return `${who} filled up meanwhile`;
-  if (f.name === 'state') return `${who} is ${target.state}, not up`;
+  if (f.name === 'state') return `${who} is ${effectiveState(target)}, not up`;
   const said = f.describeRemoved([target], req).replace(/^1 /, '').replace(', best free ', ', free ');
   return `${who} ${said}`;
 }

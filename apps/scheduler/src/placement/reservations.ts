@@ -1,5 +1,6 @@
 import { allocatedOf, capacityOf, preemptibleOf } from './capacity';
 import { HostView, Resources } from './types';
+import { acceptsVms } from './filters/host-state.filter';
 
 export interface Amount {
   vcpus: number;
@@ -72,7 +73,7 @@ export function placeReservation(
   end: number,
 ): Map<string, number> | null {
   const options = hosts
-    .filter((h) => h.state === 'up')
+    .filter((h) => acceptsVms(h))
     .map((h) => ({ id: h.id, slots: guaranteedSlots(h, holdsByHost.get(h.id) ?? [], flavor, start, end) }))
     .filter((o) => o.slots > 0)
     .sort((a, b) => b.slots - a.slots || (a.id < b.id ? -1 : 1));

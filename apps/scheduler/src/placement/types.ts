@@ -4,6 +4,9 @@ import { GroupPolicy, HostState, PlacementPolicyName } from '@minicloud/contract
 export const Resources = ['vcpus', 'memory', 'disk'] as const;
 export type Resource = (typeof Resources)[number];
 
+/** Set by a maintenance request (the scheduler's own record): draining = VMs are moved away; maintenance = empty. */
+export type HostMaintenanceState = 'draining' | 'maintenance';
+
 /** A host as the placement logic sees it: a plain snapshot, no ORM. */
 export interface HostView {
   id: string;
@@ -36,6 +39,8 @@ export interface HostView {
   metricsVmCount?: number | null;
   /** ms since epoch of the latest metrics round, null when the host never reported. */
   metricsAt?: number | null;
+  /** Draining or in maintenance (HostMaintenance RPC): takes no VM whatever `state` says. */
+  maintenance?: HostMaintenanceState | null;
   generation: number;
 }
 

@@ -1,5 +1,6 @@
 import { FilterConfig } from '../placement/filters';
 import { QueueConfig } from '../placement/queue';
+import { PlannerConfig, plannerConfigFromEnv } from '../planner/config';
 
 export interface SchedulerConfig {
   filters: FilterConfig;
@@ -14,6 +15,8 @@ export interface SchedulerConfig {
   concurrency: number;
   /** Max age of the in-memory host view before a decision refreshes it (ms). */
   hostRefreshMs: number;
+  /** The migration planner (PLANNER_*). */
+  planner: PlannerConfig;
 }
 
 function num(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
@@ -40,5 +43,6 @@ export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sc
     preemptMigrate: (env.SCHEDULER_PREEMPT_MIGRATE ?? 'true') !== 'false',
     concurrency: num(env, 'SCHEDULER_CONCURRENCY', 12, 1),
     hostRefreshMs: num(env, 'SCHEDULER_HOST_REFRESH_MS', 200, 0),
+    planner: plannerConfigFromEnv(env),
   };
 }

@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { EventOf, Subjects } from '@minicloud/contracts';
 import { firstDelivery } from '@minicloud/database';
 import { AllocationRatios } from '../placement/capacity';
-import { HostRepository } from '../persistence';
+import { HostRepository, PlannerRepository } from '../persistence';
 import { SCHEMA } from '../scheduler.constants';
 import { ALLOCATION_RATIOS } from './tokens';
 
@@ -15,6 +15,7 @@ export class HostRegistryService {
   constructor(
     private readonly db: DataSource,
     private readonly hosts: HostRepository,
+    private readonly planner: PlannerRepository,
     @Inject(ALLOCATION_RATIOS) private readonly ratios: AllocationRatios,
   ) {}
 
@@ -66,4 +67,23 @@ export class HostRegistryService {
       vmCount: e.vmCount ?? null,
     });
   }
+
+  /**
+   * Keeps each host's latest VM CPU for the planner (PLANNER_CPU_SOURCE=vms): the sum of its VMs' cpuPercent (% of
+   * one vCPU) and the figure per VM (vmId, else the domain name mc-<vm id>). Idempotent, older rounds ignored; an
+   * unknown host is skipped.
+   */
+  async onVmMetrics(e: EventOf<typeof Subjects.VmMetrics>): Promise<boolean> {
+    let sum = 0;
+    const perVm: Record<string, number> = {};
+    for (const s of e.vms) {
+      if (s.cpuPercent == null) continue;
+      sum += s.cpuPercent;
+      const id = s.vmId ?? DOMAIN.exec(s.domain)?.[1];
+      if (id) perVm[id] = s.cpuPercent;
+    }
+    return this.planner.storeVmCpu(this.db.manager, e.hostId, new Date(e.occurredAt), sum, perVm);
+  }
 }
+
+const DOMAIN = /^mc-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;

@@ -28,6 +28,8 @@ const MAX_ROUNDS = 3;
 @Injectable()
 export class MigrationHoldService {
   private readonly log = new Logger(MigrationHoldService.name);
+  /** Called after a hold was settled (a maintenance drain checks whether its host is empty now). */
+  onSettled: (hold: MigrationHold) => void = () => undefined;
 
   constructor(
     private readonly db: DataSource,
@@ -130,6 +132,7 @@ export class MigrationHoldService {
     if (!done) return false;
     this.log.log({ msg: 'migration hold settled', migrationId, vmId, outcome: done.how, sourceHostId: done.hold.sourceHostId, targetHostId: done.hold.targetHostId });
     this.scheduling.onCapacityFreed();
+    this.onSettled(done.hold);
     return true;
   }
 

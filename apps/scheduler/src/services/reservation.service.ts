@@ -12,6 +12,7 @@ import { HostCache } from './host-cache.service';
 import { DecisionPublisher, VmRequested } from './publisher';
 import { SchedulingService } from './scheduling.service';
 import { decisionEventId } from './event-ids';
+import { acceptsVms } from '../placement/filters/host-state.filter';
 
 const need = { vcpus: 'vcpus', memory: 'memoryMiB', disk: 'diskGiB' } as const;
 
@@ -45,7 +46,7 @@ export class ReservationService {
       this.db.transaction(async (m) => {
         await this.repo.lock(m);
         // Lock the hosts, so no claim changes what the check below saw before `reserved_*` is written.
-        const hosts = (await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts WHERE state = 'up' ORDER BY id FOR UPDATE`)).map(toView);
+        const hosts = (await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts WHERE state = 'up' AND maintenance IS NULL ORDER BY id FOR UPDATE`)).map(toView);
         const holds = await this.repo.holdsByHost(m);
         const slots = placeReservation(hosts, holds, r.flavor, r.count, start, end);
         if (!slots) {
@@ -106,7 +107,7 @@ export class ReservationService {
     for (const slot of await this.repo.slots(m, r.id)) {
       if (slot.used >= slot.slots) continue;
       const host = await this.hosts.get(m, slot.hostId, true);
-      if (!host || host.state !== 'up') continue;
+      if (!host || !acceptsVms(host)) continue;
       const preemptions = await this.makeRoom(m, host, req, `reserved VM ${req.vmId} of reservation ${r.name} (${r.id}) needs the room`, { reservationId: r.id }, all);
       if (!preemptions) continue;
       const after = await this.hosts.allocateFromReservation(m, host.id, req);

@@ -16,6 +16,13 @@ describe('HostStateFilter', () => {
     expect(f.describeRemoved([host({ state: 'disabled' })])).toBe('1 was not up (1 disabled)');
   });
 
+  it('removes a host draining or in maintenance by a maintenance request, whatever its liveness state says', () => {
+    expect(f.passes(host({ state: 'up', maintenance: 'draining' }))).toBe(false);
+    expect(f.passes(host({ state: 'up', maintenance: 'maintenance' }))).toBe(false);
+    expect(f.passes(host({ state: 'up', maintenance: null }))).toBe(true);
+    expect(f.describeRemoved([host({ state: 'up', maintenance: 'draining' }), host({ state: 'down' })])).toBe('2 were not up (1 down, 1 draining)');
+  });
+
   it('is named "state" in removedByFilter', () => {
     expect(f.name).toBe('state');
   });
