@@ -104,7 +104,7 @@ export class QueueService implements OnApplicationBootstrap, OnApplicationShutdo
       const req = toPlacementRequest(event);
       const plan = req.group || event.reservationId ? null : this.planner.plan([...snapshot.values()], req);
       if (plan && !plan.ok && !mayPreempt(req.priority)) continue;
-      const kind = await this.scheduling.retryQueued(event);
+      const kind = await this.scheduling.retryQueued(event, { preemptOnly: !!plan && !plan.ok });
       if (kind === 'scheduled') {
         placed++;
         const h = plan?.ok ? snapshot.get(plan.ranked[0].host.id) : undefined;

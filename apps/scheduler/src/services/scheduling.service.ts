@@ -77,12 +77,16 @@ export class SchedulingService {
     return this.run(event, false);
   }
 
-  /** A queued request's next try (the queue drain calls it). */
-  async retryQueued(event: VmRequested): Promise<Decision['kind']> {
-    return this.run(event, true);
+  /**
+   * A queued request's next try (the queue drain calls it). `preemptOnly`: the drain's pass found no room for it;
+   * it may only preempt — capacity freed while the pass runs belongs to the first in queue order, on the next pass,
+   * never to a later entry that happens to be tried now.
+   */
+  async retryQueued(event: VmRequested, opts: { preemptOnly?: boolean } = {}): Promise<Decision['kind']> {
+    return this.run(event, true, !!opts.preemptOnly);
   }
 
-  private async run(event: VmRequested, fromQueue: boolean): Promise<Decision['kind']> {
+  private async run(event: VmRequested, fromQueue: boolean, preemptOnly = false): Promise<Decision['kind']> {
     const t0 = performance.now();
     for (let round = 1; round <= MAX_ROUNDS; round++) {
       const req = toPlacementRequest(event);
@@ -90,7 +94,7 @@ export class SchedulingService {
       await this.cache.view(round > 1);
       let decision: Decision;
       try {
-        decision = await this.db.transaction((m) => this.decide(m, event, req, fromQueue, round));
+        decision = await this.db.transaction((m) => this.decide(m, event, req, fromQueue, round, preemptOnly));
       } catch (err) {
         if (err instanceof ConcurrentDecision) continue;
         throw err;
@@ -106,7 +110,7 @@ export class SchedulingService {
     throw new Error(`could not claim capacity for VM ${event.vmId} after ${MAX_ROUNDS} rounds of concurrent changes`);
   }
 
-  private async decide(m: EntityManager, event: VmRequested, req: PlacementRequest, fromQueue: boolean, round: number): Promise<Decision> {
+  private async decide(m: EntityManager, event: VmRequested, req: PlacementRequest, fromQueue: boolean, round: number, preemptOnly = false): Promise<Decision> {
     const seen = await this.claims.lookup(m, req.vmId);
     if (seen.claim) {
       if (seen.claim.releasedAt) return { kind: 'released' };
@@ -133,7 +137,9 @@ export class SchedulingService {
     const hosts = this.cache.snapshot();
     const plan = this.planner.plan(hosts, req, this.cursors.get(this.planner.policyFor(req).name) ?? null);
     // Never refuse on a stale view: the next round looks again at the latest committed state.
-    if (!plan.ok && round === 1) return { kind: 'lost-race' };
+    if (!plan.ok && round === 1 && !preemptOnly) return { kind: 'lost-race' };
+    // Room appeared after the drain's pass began: the next pass gives it out in queue order (no preemption needed).
+    if (plan.ok && preemptOnly) return { kind: 'queued', fresh: false, reason: '', removedByFilter: {}, enqueuedAt: new Date() };
     if (plan.ok) {
       for (const candidate of plan.ranked) {
         const r = await this.hosts.claim(m, candidate.host.id, this.newClaim(event, req, candidate.reason, plan.policy.name), round <= MAX_ROUNDS / 2);
