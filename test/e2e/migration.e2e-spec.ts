@@ -7,7 +7,8 @@
 import { execFileSync } from 'child_process';
 import { join } from 'path';
 import { Platform, sleep } from './support/platform';
-import { cleanLabVms, LabHost, onHost, virsh } from './support/lab';
+import { cleanLabVms, LabHost } from './support/lab';
+import { counters, finished, Guests } from './support/guests';
 
 const ROOT = join(__dirname, '..', '..');
 const LAB_SH = join(ROOT, 'infra', 'lab', 'lab.sh');
@@ -20,6 +21,7 @@ describe('live migration on the lab', () => {
   beforeAll(async () => {
     p = await Platform.start('migration');
     hosts = (await p.registerLab()).hosts;
+    g = new Guests(p, hosts, created);
   });
 
   afterAll(async () => {
@@ -27,46 +29,15 @@ describe('live migration on the lab', () => {
     if (p?.lab) await cleanLabVms(p.lab, created);
   });
 
-  const labHost = (hostId: string): LabHost => {
-    const h = hosts.find((x) => x.id === hostId);
-    return p.lab.hosts.find((l) => l.address === h.address)!;
-  };
-  const other = (hostId: string) => hosts.find((h) => h.id !== hostId);
-  const consoleLog = (host: LabHost, vmId: string) => onHost(p.lab, host, ['cat', `/var/lib/minicloud/vms/${vmId}/console.log`]).catch(() => '');
-  const counters = (text: string) => [...text.matchAll(/minicloud-counter (\d+)/g)].map((m) => Number(m[1]));
-  const domState = (host: LabHost, vmId: string) => virsh(p.lab, host, 'domstate', `mc-${vmId}`).then((s) => s.trim(), () => 'absent');
-  const exists = (host: LabHost, path: string) => onHost(p.lab, host, ['test', '-e', path]).then(() => true, () => false);
-  /** Types a line on the guest's serial console (qemu reads the pty only while it is held open: keep it 1.5 s). */
-  const consoleSend = (host: LabHost, vmId: string, text: string) =>
-    onHost(p.lab, host, ['sh', '-c', 'p=$(virsh -q -c qemu:///system ttyconsole "$1") && (printf "%s\\n" "$2"; sleep 1.5) > "$p"', 'sh', `mc-${vmId}`, text]);
-
-  async function bootedVm(name: string, hostId: string): Promise<string> {
-    const r = await p.api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 256, diskGiB: 1, image: 'minicloud-lab', targetHost: hostId });
-    expect(r.status).toBe(202);
-    created.push(r.body.id);
-    const vm = await p.waitForVm(r.body.id, (v) => v.status === 'running' || v.status === 'failed');
-    expect(vm.status).toBe('running');
-    const h = labHost(hostId);
-    const end = Date.now() + 90_000;
-    while (counters(await consoleLog(h, vm.id)).length < 2) {
-      if (Date.now() > end) throw new Error(`guest ${vm.id} did not boot: ${(await consoleLog(h, vm.id)).slice(-500)}`);
-      await sleep(1000);
-    }
-    return vm.id;
-  }
-
-  async function waitMigration(id: string, done: (m: any) => boolean, timeoutMs = 180_000): Promise<any> {
-    const end = Date.now() + timeoutMs;
-    let last: any;
-    while (Date.now() < end) {
-      const r = await p.api('GET', `/v1/migrations/${id}`);
-      last = r.body;
-      if (r.status === 200 && done(last)) return last;
-      await sleep(300);
-    }
-    throw new Error(`migration ${id} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-  }
-  const finished = (m: any) => ['completed', 'failed', 'cancelled'].includes(m.state);
+  let g: Guests;
+  const labHost = (hostId: string) => g.labHost(hostId);
+  const other = (hostId: string) => g.other(hostId);
+  const consoleLog = (host: LabHost, vmId: string) => g.consoleLog(host, vmId);
+  const domState = (host: LabHost, vmId: string) => g.domState(host, vmId);
+  const exists = (host: LabHost, path: string) => g.exists(host, path);
+  const consoleSend = (host: LabHost, vmId: string, text: string) => g.consoleSend(host, vmId, text);
+  const bootedVm = (name: string, hostId: string) => g.bootedVm(name, hostId);
+  const waitMigration = (id: string, done: (m: any) => boolean, timeoutMs?: number) => g.waitMigration(id, done, timeoutMs);
 
   /** Follows the source console while the migration runs: the last counter the source printed. */
   async function lastSourceCounter(host: LabHost, vmId: string, migrationId: string): Promise<number> {

@@ -33,9 +33,13 @@ export class Platform {
   lab!: Lab;
   private label = '';
 
-  static async start(label: string, services: readonly ServiceName[] = SERVICES): Promise<Platform> {
+  /** Settings a test adds for every service (e.g. PLANNER_INTERVAL_S). */
+  private extraEnv: NodeJS.ProcessEnv = {};
+
+  static async start(label: string, services: readonly ServiceName[] = SERVICES, extraEnv: NodeJS.ProcessEnv = {}): Promise<Platform> {
     const p = new Platform();
     p.label = label;
+    p.extraEnv = extraEnv;
     p.lab = readLab();
     const main = join(ROOT, 'dist', 'apps', 'gateway', 'src', 'main.js');
     if (!existsSync(main)) throw new Error(`${main} is missing: run "npm run build" first (test/run-all.sh does)`);
@@ -75,6 +79,7 @@ export class Platform {
       SCHEDULER_MAX_CPU_PERCENT: '100',
       SCHEDULER_MAX_MEMORY_PERCENT: '100',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+      ...this.extraEnv,
     };
   }
 
