@@ -140,6 +140,31 @@ describe('VmProvisioningService', () => {
     expect(states(published).slice(-1)).toEqual(['failed@3']);
   });
 
+  it('hands a VM whose build failed on its host back to the scheduler while attempts remain, then fails on the last', async () => {
+    const { svc, published, driver, repo } = setup();
+    driver.failNext.createVm = [new HypervisorError('virsh define', 1, 'error: unsupported configuration: bad thing')];
+    const e = scheduled({ attempt: 1, maxAttempts: 2 });
+    await svc.handleScheduled(e, { deliveryCount: 1 });
+    expect(states(published)).toEqual(['provisioning@2', 'requested@3']);
+    expect(published[1]).toMatchObject({ previousState: 'provisioning', hostId: HOST });
+    expect(published[1].reason).toMatch(/^attempt 1 of 2 failed on lab-h1: libvirt on lab-h1/);
+    expect(repo.vms.get(e.vmId)).toMatchObject({ state: 'requested' });
+    // The scheduler's next attempt (another host in real life) fails too: no attempt left, the VM is failed.
+    driver.failNext.createVm = [new HypervisorError('virsh define', 1, 'error: unsupported configuration: bad thing')];
+    await svc.handleScheduled(scheduled({ vmId: e.vmId, attempt: 2, maxAttempts: 2 }), { deliveryCount: 1 });
+    expect(states(published).slice(2)).toEqual(['provisioning@4', 'failed@5']);
+  });
+
+  it('an unreachable host gives the VM back only after its redeliveries ran out', async () => {
+    const { svc, published, driver } = setup();
+    // Each delivery's builder retries 3 times: two deliveries, six failures.
+    driver.failNext.ensureImage = [1, 2, 3, 4, 5, 6].map(() => new SshUnreachableError('ECONNREFUSED'));
+    const e = scheduled({ attempt: 1, maxAttempts: 3 });
+    await expect(svc.handleScheduled(e, { deliveryCount: 1 })).rejects.toBeInstanceOf(RetryLaterError);
+    await svc.handleScheduled(e, { deliveryCount: 3 });
+    expect(states(published)).toEqual(['provisioning@2', 'requested@3']);
+  }, 20000);
+
   it('fails with a clear reason for an unknown image or host, touching no host', async () => {
     const { svc, published, driver } = setup();
     await svc.handleScheduled(scheduled({ image: { id: randomUUID(), name: 'nope', checksum: SUM } }), { deliveryCount: 1 });

@@ -13,6 +13,11 @@ import { VmLocks } from './vm-locks';
 
 const log = new JsonLogger('provisioner');
 
+/** A failed build goes back to the scheduler for another host while the scheduler allows more attempts. */
+export function mayRetryElsewhere(e: Pick<VmScheduledEvent, 'attempt' | 'maxAttempts'>): boolean {
+  return e.maxAttempts !== undefined && e.attempt < e.maxAttempts;
+}
+
 /** Thrown to get a message redelivered later (the VM stays `provisioning` meanwhile). */
 export class RetryLaterError extends Error {}
 
@@ -101,6 +106,12 @@ export class VmProvisioningService {
         log.warn({ msg: 'VM build failed, will retry', vmId: vm.id, delivery: ctx.deliveryCount, reason }, 'VmProvisioning');
         throw new RetryLaterError(reason);
       }
+      // This host could not build it (the builder removed what it made): while attempts remain, hand the VM back
+      // to the scheduler (`requested`), which claims on a host not tried yet and schedules attempt + 1.
+      if (mayRetryElsewhere(e)) {
+        log.warn({ msg: 'VM build failed on this host; the scheduler places it on another', vmId: vm.id, hostId: host.id, attempt: e.attempt, maxAttempts: e.maxAttempts, reason }, 'VmProvisioning');
+        return this.finish(vm, e, 'requested', `attempt ${e.attempt} of ${e.maxAttempts} failed on ${host.name}: ${reason}`);
+      }
       await this.finish(vm, e, 'failed', reason);
     }
   }
@@ -140,7 +151,7 @@ export class VmProvisioningService {
   }
 
   /** Commits the new state with the event in the inbox, then publishes it. */
-  private async finish(vm: VmEntity, e: VmScheduledEvent, state: 'running' | 'failed', reason?: string): Promise<void> {
+  private async finish(vm: VmEntity, e: VmScheduledEvent, state: 'running' | 'failed' | 'requested', reason?: string): Promise<void> {
     const previous = vm.state;
     const saved = await this.repo.transaction(async (m) => {
       await this.repo.recordInbox(VM_SCHEDULED_CONSUMER, e.eventId, m);
