@@ -177,6 +177,7 @@ describe('live migration on the lab', () => {
     expect(f.status).toBe(202);
     const m = await waitMigration(r.body.id, finished, 120_000);
     expect(m.state).toBe('completed');
+    expect(m.result.forced).toBe(true);
     // The pause was longer than the limit asked for: that is what forcing means.
     expect(m.result.downtimeMs).toBeGreaterThan(100);
     expect(await domState(labHost(dst.id), vmId)).toBe('running');

@@ -82,6 +82,7 @@ describe('migration formatting', () => {
       'migration m-1 completed (hv1 → hv2, precopy): 5.0s (predicted 4.0s, +25%), downtime 42 ms (predicted 30 ms), 610 MiB transferred, 3 iterations',
     );
     expect(resultText({ ...result, predictedTotalTimeMs: null, totalTimeError: null, downtimeMs: null, dataTransferredBytes: null, iterations: 1 })).toBe('5.0s, 1 iteration');
+    expect(resultText({ ...result, predictedTotalTimeMs: null, totalTimeError: null, downtimeMs: null, dataTransferredBytes: null, iterations: 1, forced: true })).toBe('5.0s, 1 iteration, forced to complete');
   });
 
   it('shows details and a table row with host names', () => {

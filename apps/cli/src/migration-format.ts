@@ -73,6 +73,7 @@ export function resultText(r: NonNullable<Migration['result']>): string {
   if (r.dataTransferredBytes !== null) parts.push(`${formatBytes(r.dataTransferredBytes)} transferred`);
   if (r.iterations !== null) parts.push(`${r.iterations} iteration${r.iterations === 1 ? '' : 's'}`);
   if (r.compressedBytes !== null) parts.push(`${formatBytes(r.compressedBytes)} compressed`);
+  if (r.forced) parts.push('forced to complete');
   return parts.join(', ');
 }
 

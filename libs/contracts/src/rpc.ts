@@ -152,6 +152,8 @@ export interface MigrationView {
     predictedDowntimeMs: number | null;
     /** (actual − predicted) ÷ predicted, when both exist. */
     totalTimeError: number | null;
+    /** Ended by force-complete: post-copy, or pause-and-copy (a downtime above the limit). */
+    forced?: boolean;
   } | null;
   stages: { stage: string; at: string }[];
   /** Where the VM runs after a failure or cancellation. */

@@ -25,6 +25,8 @@ export interface MigrationResultFigures {
   predictedTotalTimeMs: number | null;
   predictedDowntimeMs: number | null;
   totalTimeError: number | null;
+  /** Ended by force-complete (post-copy or pause-and-copy); absent in rows written before it was recorded. */
+  forced?: boolean;
 }
 
 export interface MigrationPredictionFigures {

@@ -115,6 +115,7 @@ export class MigrationProjector {
         compressionCacheMisses: e.compressionCacheMisses ?? null,
         predictedTotalTimeMs: e.predictedTotalTimeMs ?? null,
         predictedDowntimeMs: e.predictedDowntimeMs ?? null,
+        forced: e.forced === true,
       },
       ...(e.stages ? { stages: e.stages.map((s) => ({ stage: s.stage, at: s.at })) } : {}),
     });
