@@ -6,16 +6,10 @@
  * target is freed. This test plays the gateway (requests) and the migrator (completed / failed).
  */
 import { randomUUID } from 'crypto';
-import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
-import { Subscription } from 'nats';
 import { Bus } from '@minicloud/messaging';
 import { EventOf, makeEvent, Subjects } from '@minicloud/contracts';
-import { startNats, TestNats } from '../../support/nats-server';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import { AppModule } from '../../../apps/scheduler/src/app.module';
-import { until as waitUntil } from '../../support/wait';
+import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides, vmRequest } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Planned = EventOf<typeof Subjects.MigrationPlanned>;
@@ -24,48 +18,25 @@ type MigrationRequested = EventOf<typeof Subjects.MigrationRequested>;
 
 jest.setTimeout(120_000);
 
-let nats: TestNats;
-let db: TestDatabase;
+let bed: SchedulerTestBed;
 let pg: Client;
 let client: Bus;
-const apps: INestApplication[] = [];
-const subs: Subscription[] = [];
-const scheduled: Scheduled[] = [];
-const planned: Planned[] = [];
+let scheduled: Scheduled[];
+let planned: Planned[];
 /** Every migration.failed on the bus: the scheduler's refusals and the ones this test publishes as the migrator. */
-const migrationFailed: MigrationFailed[] = [];
+let migrationFailed: MigrationFailed[];
 
 const HOST_A = '00000000-0000-4000-8000-00000000000a';
 const HOST_B = '00000000-0000-4000-8000-00000000000b';
 const HOST_C = '00000000-0000-4000-8000-00000000000c';
 const HOSTS = [HOST_A, HOST_B, HOST_C];
 const NAMES: Record<string, string> = { [HOST_A]: 'host-a', [HOST_B]: 'host-b', [HOST_C]: 'host-c' };
-const image = { id: randomUUID(), name: 'debian-12', checksum: 'c'.repeat(64) };
 
-const until = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, probe, ms, 50);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function registerHost(hostId: string, name: string, cpus: number, memoryMiB: number, diskGiB: number) {
-  return client.publish(Subjects.HostRegistered, {
-    hostId,
-    name,
-    address: '10.254.7.10',
-    sshPort: 22,
-    sshUser: 'minicloud',
-    state: 'up',
-    facts: { cpus, cpuModel: 'qemu64', memoryMiB, diskGiB, arch: 'x86_64', hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0' },
-  });
-}
+const until = pollUntil(20_000, 50);
 
 /** Places a VM (vm.requested → vm.scheduled) and returns its id and host. */
-async function place(over: Partial<EventOf<typeof Subjects.VmRequested>> = {}): Promise<{ vmId: string; hostId: string }> {
-  const e = makeEvent(Subjects.VmRequested, {
-    vmId: randomUUID(),
-    name: `vm-${Math.random().toString(36).slice(2, 8)}`,
-    resources: { vcpus: 1, memoryMiB: 2048, diskGiB: 10 },
-    image,
-    ...over,
-  });
+async function place(over: VmRequestOverrides = {}): Promise<{ vmId: string; hostId: string }> {
+  const e = vmRequest(over);
   await client.publish(Subjects.VmRequested, e);
   const s = await until(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
   return { vmId: e.vmId, hostId: s.hostId };
@@ -112,9 +83,7 @@ function failedMigration(p: Planned, vmHostId: string, cancelled = false) {
   });
 }
 
-async function hostRow(id: string) {
-  return (await pg.query(`SELECT * FROM scheduler.hosts WHERE id = $1`, [id])).rows[0];
-}
+const hostRow = (id: string) => bed.hostRow(id);
 
 async function memoryByHost(): Promise<Record<string, number>> {
   const r = await pg.query(`SELECT id, allocated_memory_mib FROM scheduler.hosts`);
@@ -122,7 +91,7 @@ async function memoryByHost(): Promise<Record<string, number>> {
 }
 
 async function claimOf(vmId: string) {
-  return (await pg.query(`SELECT * FROM scheduler.claims WHERE vm_id = $1`, [vmId])).rows[0];
+  return (await bed.claimsOf(vmId))[0];
 }
 
 async function holdOf(migrationId: string) {
@@ -137,83 +106,28 @@ async function openHoldsOf(vmId: string) {
  * Per host: allocation (and its preemptible part, and the VM count) equals the sum of the active claims on it
  * plus the open migration holds targeting it, and stays within total × ratio.
  */
-async function assertHostsMatchClaimsAndHolds() {
-  const r = await pg.query(`
-    WITH used AS (
-      SELECT host_id, vcpus, memory_mib, disk_gib, preemptible FROM scheduler.claims WHERE released_at IS NULL AND host_id IS NOT NULL
-      UNION ALL
-      SELECT target_host_id, vcpus, memory_mib, disk_gib, preemptible FROM scheduler.migration_holds WHERE settled_at IS NULL
-    )
-    SELECT h.id, h.allocated_vcpus, h.allocated_memory_mib, h.allocated_disk_gib, h.preemptible_memory_mib, h.active_vms,
-      floor(h.total_vcpus * h.cpu_allocation_ratio) AS cap_vcpus,
-      floor(h.total_memory_mib * h.ram_allocation_ratio) AS cap_mem,
-      floor(h.total_disk_gib * h.disk_allocation_ratio) AS cap_disk,
-      coalesce(sum(u.vcpus), 0)::int AS want_vcpus, coalesce(sum(u.memory_mib), 0)::int AS want_mem,
-      coalesce(sum(u.disk_gib), 0)::int AS want_disk,
-      coalesce(sum(u.memory_mib) FILTER (WHERE u.preemptible), 0)::int AS want_preemptible_mem,
-      count(u.host_id)::int AS want_vms
-    FROM scheduler.hosts h LEFT JOIN used u ON u.host_id = h.id
-    GROUP BY h.id`);
-  for (const h of r.rows) {
-    expect({ id: h.id, vcpus: h.allocated_vcpus, mem: h.allocated_memory_mib, disk: h.allocated_disk_gib, preemptibleMem: h.preemptible_memory_mib, vms: h.active_vms }).toEqual({
-      id: h.id,
-      vcpus: h.want_vcpus,
-      mem: h.want_mem,
-      disk: h.want_disk,
-      preemptibleMem: h.want_preemptible_mem,
-      vms: h.want_vms,
-    });
-    expect(h.allocated_vcpus).toBeLessThanOrEqual(Number(h.cap_vcpus));
-    expect(h.allocated_memory_mib).toBeLessThanOrEqual(Number(h.cap_mem));
-    expect(h.allocated_disk_gib).toBeLessThanOrEqual(Number(h.cap_disk));
-  }
-}
+const assertHostsMatchClaimsAndHolds = () => bed.assertAllocationsMatchClaims({ holds: true, equal: ['vcpus', 'mem', 'disk', 'preemptibleMem', 'vms'] });
 
 beforeAll(async () => {
-  nats = await startNats();
-  db = await createTestDatabase('mc_test_migration_holds');
-  process.env.NATS_URL = nats.url;
-  process.env.DATABASE_URL = db.url;
-  process.env.OTEL_SDK_DISABLED = 'true';
-  delete process.env.SCHEDULER_POLICY;
-  process.env.SCHEDULER_QUEUE_MAX_WAIT_S = '0';
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-  client = await Bus.connect({ name: 'migration-holds-test', servers: nats.url, log: () => undefined });
-  const collect = <T>(subject: string, into: T[]) => {
-    const sub = client.nc.subscribe(subject);
-    subs.push(sub);
-    void (async () => {
-      for await (const m of sub) into.push(JSON.parse(m.string()) as T);
-    })();
-  };
-  collect(Subjects.VmScheduled, scheduled);
-  collect(Subjects.MigrationPlanned, planned);
-  collect(Subjects.MigrationFailed, migrationFailed);
-  const start = async () => {
-    const app = await NestFactory.create(AppModule, { logger: process.env.SCHEDULER_TEST_LOGS ? ['error', 'warn', 'log'] : ['error'], abortOnError: false });
-    await app.init();
-    return app;
-  };
+  bed = await startSchedulerTestBed({ database: 'mc_test_migration_holds', busName: 'migration-holds-test' });
+  ({ pg, client } = bed);
+  scheduled = bed.collect(Subjects.VmScheduled);
+  planned = bed.collect(Subjects.MigrationPlanned);
+  migrationFailed = bed.collect(Subjects.MigrationFailed);
   // The first replica runs the migrations (schema); the second starts against the migrated schema.
-  apps.push(await start());
-  apps.push(await start());
+  await bed.startApp();
+  await bed.startApp();
 });
 
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
-  await Promise.allSettled(apps.map((a) => a.close()));
-  await client?.close();
-  await pg?.end();
-  await db?.drop();
-  await nats?.stop();
+  await bed?.stop();
 });
 
 describe('migration holds (two scheduler replicas)', () => {
   let vm: string;
 
   it('registers three equal hosts', async () => {
-    for (const id of HOSTS) await registerHost(id, NAMES[id], 4, 8192, 100);
+    for (const id of HOSTS) await bed.registerHost(id, NAMES[id], 4, 8192, 100);
     for (const id of HOSTS) await until(NAMES[id], () => hostRow(id));
     await assertHostsMatchClaimsAndHolds();
   });

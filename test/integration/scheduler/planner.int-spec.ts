@@ -8,16 +8,10 @@
  * back; exit → up.
  */
 import { randomUUID } from 'crypto';
-import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
-import { Subscription } from 'nats';
 import { Bus, RpcError } from '@minicloud/messaging';
-import { EventOf, HostMaintenanceView, makeEvent, PlannerSettingsView, RecommendationView, Rpc, Subjects } from '@minicloud/contracts';
-import { startNats, TestNats } from '../../support/nats-server';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import { AppModule } from '../../../apps/scheduler/src/app.module';
-import { until as waitUntil } from '../../support/wait';
+import { EventOf, HostMaintenanceView, PlannerSettingsView, RecommendationView, Rpc, Subjects } from '@minicloud/contracts';
+import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, vmRequest } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type ScheduleFailed = EventOf<typeof Subjects.VmScheduleFailed>;
@@ -27,17 +21,14 @@ type HostStateChanged = EventOf<typeof Subjects.HostStateChanged>;
 
 jest.setTimeout(120_000);
 
-let nats: TestNats;
-let db: TestDatabase;
+let bed: SchedulerTestBed;
 let pg: Client;
 let client: Bus;
-let app: INestApplication;
-const subs: Subscription[] = [];
-const scheduled: Scheduled[] = [];
-const scheduleFailed: ScheduleFailed[] = [];
-const requested: Requested[] = [];
-const planned: Planned[] = [];
-const hostStates: HostStateChanged[] = [];
+let scheduled: Scheduled[];
+let scheduleFailed: ScheduleFailed[];
+let requested: Requested[];
+let planned: Planned[];
+let hostStates: HostStateChanged[];
 const completedIds = new Set<string>();
 
 const HOST_A = '00000000-0000-4000-8000-0000000000a1';
@@ -47,28 +38,14 @@ const HOST_C = '00000000-0000-4000-8000-0000000000c1';
 const HOST_D = '00000000-0000-4000-8000-0000000000d1';
 const NAMES: Record<string, string> = { [HOST_A]: 'host-a', [HOST_B]: 'host-b', [HOST_C]: 'host-c', [HOST_D]: 'host-d' };
 const MEASURED = [HOST_A, HOST_B, HOST_C];
-const image = { id: randomUUID(), name: 'debian-12', checksum: 'c'.repeat(64) };
 /** CPU of each VM as vm.metrics reports it (% of one vCPU). */
 const vmCpu = new Map<string, number>();
 
-const until = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, probe, ms, 50);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function registerHost(hostId: string) {
-  return client.publish(Subjects.HostRegistered, {
-    hostId,
-    name: NAMES[hostId],
-    address: '10.254.7.10',
-    sshPort: 22,
-    sshUser: 'minicloud',
-    state: 'up',
-    facts: { cpus: 4, cpuModel: 'qemu64', memoryMiB: 8192, diskGiB: 100, arch: 'x86_64', hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0' },
-  });
-}
+const until = pollUntil(20_000, 50);
 
 /** Places a VM on `hostId` (vm.requested with targetHostId → vm.scheduled). */
 async function place(hostId: string, memoryMiB: number, cpu: number): Promise<string> {
-  const e = makeEvent(Subjects.VmRequested, { vmId: randomUUID(), name: `vm-${Math.random().toString(36).slice(2, 8)}`, resources: { vcpus: 1, memoryMiB, diskGiB: 10 }, image, targetHostId: hostId });
+  const e = vmRequest({ resources: { vcpus: 1, memoryMiB, diskGiB: 10 }, targetHostId: hostId });
   await client.publish(Subjects.VmRequested, e);
   const s = await until(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
   expect(s.hostId).toBe(hostId);
@@ -108,43 +85,18 @@ const rpc = <T>(subject: (typeof Rpc)[keyof typeof Rpc], body: object) => client
 const list = (state?: string) => rpc<RecommendationView[]>(Rpc.RecommendationList, state ? { state } : {});
 
 beforeAll(async () => {
-  nats = await startNats();
-  db = await createTestDatabase('mc_test_planner');
-  process.env.NATS_URL = nats.url;
-  process.env.DATABASE_URL = db.url;
-  process.env.OTEL_SDK_DISABLED = 'true';
-  delete process.env.SCHEDULER_POLICY;
-  process.env.SCHEDULER_QUEUE_MAX_WAIT_S = '0';
-  process.env.PLANNER_INTERVAL_S = '0.3';
-  process.env.PLANNER_CPU_SOURCE = 'vms';
-  delete process.env.PLANNER_AUTOMATION;
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-  client = await Bus.connect({ name: 'planner-test', servers: nats.url, log: () => undefined });
-  const collect = <T>(subject: string, into: T[]) => {
-    const sub = client.nc.subscribe(subject);
-    subs.push(sub);
-    void (async () => {
-      for await (const m of sub) into.push(JSON.parse(m.string()) as T);
-    })();
-  };
-  collect(Subjects.VmScheduled, scheduled);
-  collect(Subjects.VmScheduleFailed, scheduleFailed);
-  collect(Subjects.MigrationRequested, requested);
-  collect(Subjects.MigrationPlanned, planned);
-  collect(Subjects.HostStateChanged, hostStates);
-  app = await NestFactory.create(AppModule, { logger: process.env.SCHEDULER_TEST_LOGS ? ['error', 'warn', 'log'] : ['error'], abortOnError: false });
-  await app.init();
+  bed = await startSchedulerTestBed({ database: 'mc_test_planner', busName: 'planner-test' });
+  ({ pg, client } = bed);
+  scheduled = bed.collect(Subjects.VmScheduled);
+  scheduleFailed = bed.collect(Subjects.VmScheduleFailed);
+  requested = bed.collect(Subjects.MigrationRequested);
+  planned = bed.collect(Subjects.MigrationPlanned);
+  hostStates = bed.collect(Subjects.HostStateChanged);
+  await bed.startApp({ PLANNER_INTERVAL_S: '0.3', PLANNER_CPU_SOURCE: 'vms', PLANNER_AUTOMATION: undefined });
 });
 
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
-  await app?.close();
-  await client?.close();
-  await pg?.end();
-  await db?.drop();
-  await nats?.stop();
-  for (const k of ['PLANNER_INTERVAL_S', 'PLANNER_CPU_SOURCE']) delete process.env[k];
+  await bed?.stop();
 });
 
 describe('the migration planner and host maintenance', () => {
@@ -153,7 +105,7 @@ describe('the migration planner and host maintenance', () => {
   let first: RecommendationView;
 
   it('starts in manual mode with the configured settings', async () => {
-    for (const id of [...MEASURED, HOST_D]) await registerHost(id);
+    for (const id of [...MEASURED, HOST_D]) await bed.registerHost(id, NAMES[id], 4, 8192, 100);
     for (const id of [...MEASURED, HOST_D]) await until(NAMES[id], async () => (await pg.query(`SELECT 1 FROM scheduler.hosts WHERE id = $1`, [id])).rowCount);
     const s = await rpc<PlannerSettingsView>(Rpc.PlannerSettingsGet, {});
     expect(s).toEqual({ automation: 'manual', consolidation: false, balanceThreshold: 0.15, hotSpotRounds: 3, cooldownSeconds: 600, intervalSeconds: 0.3 });
@@ -248,7 +200,7 @@ describe('the migration planner and host maintenance', () => {
     expect(plans.every((p) => p.targetHostId !== HOST_D && p.origin === 'maintenance')).toBe(true);
 
     // A VM asked for on the draining host is refused, naming it.
-    const e = makeEvent(Subjects.VmRequested, { vmId: randomUUID(), name: 'on-d', resources: { vcpus: 1, memoryMiB: 512, diskGiB: 1 }, image, targetHostId: HOST_D });
+    const e = vmRequest({ name: 'on-d', resources: { vcpus: 1, memoryMiB: 512, diskGiB: 1 }, targetHostId: HOST_D });
     await client.publish(Subjects.VmRequested, e);
     const failed = await until('vm.schedule-failed', () => scheduleFailed.find((f) => f.vmId === e.vmId));
     expect(failed.reason).toMatch(/1 draining/);
@@ -266,7 +218,7 @@ describe('the migration planner and host maintenance', () => {
     // The metrics collector's liveness says up (e.g. after a missed round): the host stays out of placement.
     await client.publish(Subjects.HostStateChanged, { hostId: HOST_D, state: 'up', previousState: 'down', reason: 'metrics collection succeeded again' });
     await until('liveness applied', async () => (await pg.query(`SELECT state FROM scheduler.hosts WHERE id = $1`, [HOST_D])).rows[0].state === 'up');
-    const e = makeEvent(Subjects.VmRequested, { vmId: randomUUID(), name: 'still-no', resources: { vcpus: 1, memoryMiB: 512, diskGiB: 1 }, image, targetHostId: HOST_D });
+    const e = vmRequest({ name: 'still-no', resources: { vcpus: 1, memoryMiB: 512, diskGiB: 1 }, targetHostId: HOST_D });
     await client.publish(Subjects.VmRequested, e);
     expect((await until('vm.schedule-failed', () => scheduleFailed.find((f) => f.vmId === e.vmId))).reason).toMatch(/1 maintenance/);
   });
@@ -282,11 +234,6 @@ describe('the migration planner and host maintenance', () => {
   });
 
   it('keeps every host within capacity, allocation = claims + open holds', async () => {
-    const r = await pg.query(`
-      WITH used AS (
-        SELECT host_id, memory_mib FROM scheduler.claims WHERE released_at IS NULL AND host_id IS NOT NULL
-        UNION ALL SELECT target_host_id, memory_mib FROM scheduler.migration_holds WHERE settled_at IS NULL)
-      SELECT h.id, h.allocated_memory_mib, coalesce(sum(u.memory_mib), 0)::int AS want FROM scheduler.hosts h LEFT JOIN used u ON u.host_id = h.id GROUP BY h.id`);
-    for (const h of r.rows) expect(h.allocated_memory_mib).toBe(h.want);
+    await bed.assertAllocationsMatchClaims({ holds: true, equal: ['mem'], withinCapacity: ['vcpus', 'mem', 'disk'] });
   });
 });

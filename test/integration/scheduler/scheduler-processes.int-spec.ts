@@ -6,14 +6,11 @@
 import { ChildProcess, execFileSync, spawn } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { randomUUID } from 'crypto';
 import { Client } from 'pg';
-import { Subscription } from 'nats';
 import { Bus } from '@minicloud/messaging';
-import { EventOf, makeEvent, QueueView, ReservationView, Rpc, Subjects } from '@minicloud/contracts';
-import { freePort, startNats, TestNats, waitForPort } from '../../support/nats-server';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import { until as waitUntil } from '../../support/wait';
+import { EventOf, QueueView, ReservationView, Rpc, Subjects } from '@minicloud/contracts';
+import { freePort, waitForPort } from '../../support/nats-server';
+import { pollUntil, SchedulerTestBed, startSchedulerTestBed, VmRequestOverrides, vmRequest as baseVmRequest } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Failed = EventOf<typeof Subjects.VmScheduleFailed>;
@@ -25,78 +22,35 @@ jest.setTimeout(180_000);
 const ROOT = join(__dirname, '..', '..', '..');
 const MAIN = join(ROOT, 'dist', 'apps', 'scheduler', 'src', 'main.js');
 
-let nats: TestNats;
-let db: TestDatabase;
+let bed: SchedulerTestBed;
 let pg: Client;
 let client: Bus;
 const procs: { proc: ChildProcess; out: string[] }[] = [];
-const scheduled: Scheduled[] = [];
-const failed: Failed[] = [];
-const queued: Queued[] = [];
-const preempts: Preempt[] = [];
-const subs: Subscription[] = [];
-const image = { id: randomUUID(), name: 'debian-12', checksum: 'c'.repeat(64) };
+let scheduled: Scheduled[];
+let failed: Failed[];
+let queued: Queued[];
+let preempts: Preempt[];
 const hostId = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 
-const until = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 30_000) => waitUntil(what, probe, ms, 100);
+const until = pollUntil(30_000, 100);
 
-function registerHost(id: string, name: string, cpus: number, memoryMiB: number, diskGiB: number) {
-  return client.publish(Subjects.HostRegistered, {
-    hostId: id,
-    name,
-    address: '10.254.7.10',
-    sshPort: 22,
-    sshUser: 'minicloud',
-    state: 'up',
-    facts: { cpus, cpuModel: 'qemu64', memoryMiB, diskGiB, arch: 'x86_64', hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0' },
-  });
-}
-
-function vmRequest(over: Partial<EventOf<typeof Subjects.VmRequested>> = {}) {
-  return makeEvent(Subjects.VmRequested, {
-    vmId: randomUUID(),
-    name: `vm-${Math.random().toString(36).slice(2, 8)}`,
-    resources: { vcpus: 1, memoryMiB: 1024, diskGiB: 1 },
-    image,
-    ...over,
-  });
-}
+const vmRequest = (over: VmRequestOverrides = {}) => baseVmRequest({ resources: { vcpus: 1, memoryMiB: 1024, diskGiB: 1 }, ...over });
 
 const decided = (vmId: string) => scheduled.find((s) => s.vmId === vmId) ?? failed.find((f) => f.vmId === vmId) ?? queued.find((q) => q.vmId === vmId);
 
-/** Per host: allocation equals the sum of its active claims and stays within total × ratio. */
-async function assertNoHostOverCapacity() {
-  const r = await pg.query(`
-    SELECT h.id, h.allocated_memory_mib, h.allocated_vcpus, floor(h.total_memory_mib * h.ram_allocation_ratio) AS cap_mem,
-      floor(h.total_vcpus * h.cpu_allocation_ratio) AS cap_vcpus, coalesce(sum(c.memory_mib), 0)::int AS claim_mem
-    FROM scheduler.hosts h LEFT JOIN scheduler.claims c ON c.host_id = h.id AND c.released_at IS NULL GROUP BY h.id`);
-  for (const h of r.rows) {
-    expect({ id: h.id, mem: h.allocated_memory_mib }).toEqual({ id: h.id, mem: h.claim_mem });
-    expect(h.allocated_memory_mib).toBeLessThanOrEqual(Number(h.cap_mem));
-    expect(h.allocated_vcpus).toBeLessThanOrEqual(Number(h.cap_vcpus));
-  }
-}
+/** Per host: allocated memory equals the sum of its active claims; memory and vCPUs stay within total × ratio. */
+const assertNoHostOverCapacity = () => bed.assertAllocationsMatchClaims({ equal: ['mem'], withinCapacity: ['mem', 'vcpus'] });
 
 const queue = () => client.request<QueueView>(Rpc.SchedulerQueue, { limit: 1000 });
 
 beforeAll(async () => {
   if (!existsSync(MAIN)) execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  nats = await startNats();
-  db = await createTestDatabase('mc_test_sched_procs');
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-  client = await Bus.connect({ name: 'scheduler-procs-test', servers: nats.url, log: () => undefined });
-  const collect = <T>(subject: string, into: T[]) => {
-    const sub = client.nc.subscribe(subject);
-    subs.push(sub);
-    void (async () => {
-      for await (const m of sub) into.push(JSON.parse(m.string()) as T);
-    })();
-  };
-  collect(Subjects.VmScheduled, scheduled);
-  collect(Subjects.VmScheduleFailed, failed);
-  collect(Subjects.VmQueued, queued);
-  collect(Subjects.VmPreemptRequested, preempts);
+  bed = await startSchedulerTestBed({ database: 'mc_test_sched_procs', busName: 'scheduler-procs-test' });
+  ({ pg, client } = bed);
+  scheduled = bed.collect(Subjects.VmScheduled);
+  failed = bed.collect(Subjects.VmScheduleFailed);
+  queued = bed.collect(Subjects.VmQueued);
+  preempts = bed.collect(Subjects.VmPreemptRequested);
   const start = async () => {
     const port = await freePort();
     const out: string[] = [];
@@ -105,9 +59,7 @@ beforeAll(async () => {
       env: {
         ...process.env,
         PORT: String(port),
-        NATS_URL: nats.url,
-        DATABASE_URL: db.url,
-        OTEL_SDK_DISABLED: 'true',
+        ...bed.schedulerEnv,
         SCHEDULER_POLICY: 'spread',
         SCHEDULER_QUEUE_MAX_WAIT_S: '600',
         SCHEDULER_AGING_STEP_S: '2',
@@ -126,7 +78,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
   if (process.env.SCHEDULER_TEST_LOGS) procs.forEach((p, i) => require('fs').writeFileSync(`/tmp/scheduler-proc-${i}.log`, p.out.join('')));
   await Promise.all(
     procs.map(
@@ -139,10 +90,7 @@ afterAll(async () => {
         }),
     ),
   );
-  await client?.close();
-  await pg?.end();
-  await db?.drop();
-  await nats?.stop();
+  await bed?.stop();
 });
 
 describe('scheduler: three processes', () => {
@@ -150,7 +98,7 @@ describe('scheduler: three processes', () => {
 
   it('places exactly 150 of 200 concurrent requests on a cluster that fits 150; 50 wait in the queue with a reason', async () => {
     // 5 hosts × 30 GiB: 150 VMs of 1 GiB (memory binds: 8 cores × 4.0 = 32 vCPUs each).
-    for (let i = 1; i <= 5; i++) await registerHost(hostId(i), `host-${i}`, 8, 30 * 1024, 500);
+    for (let i = 1; i <= 5; i++) await bed.registerHost(hostId(i), `host-${i}`, 8, 30 * 1024, 500);
     await until('5 hosts', async () => (await pg.query(`SELECT count(*)::int AS n FROM scheduler.hosts`)).rows[0].n === 5);
     await Promise.all(burst.map((e) => client.publish(Subjects.VmRequested, e)));
     await until('200 decisions', () => burst.every((e) => decided(e.vmId)), 60_000);
@@ -220,7 +168,7 @@ describe('scheduler: three processes', () => {
 
   it('a priority-1 request preempts lower-priority preemptible VMs on a full host; priority 3 waits instead', async () => {
     const P = hostId(100);
-    await registerHost(P, 'host-p', 2, 4096, 100);
+    await bed.registerHost(P, 'host-p', 2, 4096, 100);
     await until('host-p', async () => (await pg.query(`SELECT 1 FROM scheduler.hosts WHERE id = $1`, [P])).rowCount === 1);
     const fill = [4, 3, 4, 4].map((priority) => vmRequest({ targetHostId: P, preemptible: true, priority }));
     for (const e of fill) {
@@ -257,7 +205,7 @@ describe('scheduler: three processes', () => {
 
   it('a reservation holds capacity against best-effort VMs and admits its own VMs in its window', async () => {
     const R = hostId(200);
-    await registerHost(R, 'host-r', 4, 4096, 100);
+    await bed.registerHost(R, 'host-r', 4, 4096, 100);
     await until('host-r', async () => (await pg.query(`SELECT 1 FROM scheduler.hosts WHERE id = $1`, [R])).rowCount === 1);
     const start = new Date(Date.now() + 5000);
     const end = new Date(Date.now() + 120_000);

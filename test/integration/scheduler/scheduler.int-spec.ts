@@ -4,39 +4,29 @@
  */
 import { randomUUID } from 'crypto';
 import { INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { Client } from 'pg';
-import { Subscription } from 'nats';
 import { Bus } from '@minicloud/messaging';
 import { EventOf, makeEvent, Subjects } from '@minicloud/contracts';
-import { startNats, TestNats } from '../../support/nats-server';
-import { createTestDatabase, TestDatabase } from '../../support/database';
-import { AppModule } from '../../../apps/scheduler/src/app.module';
 import { SchedulingService } from '../../../apps/scheduler/src/services/scheduling.service';
-import { until as waitUntil } from '../../support/wait';
+import { hostRegistration, image, pollUntil, SchedulerTestBed, startSchedulerTestBed, VmRequestOverrides, vmRequest as baseVmRequest } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Failed = EventOf<typeof Subjects.VmScheduleFailed>;
 
 jest.setTimeout(120_000);
 
-let nats: TestNats;
-let db: TestDatabase;
+let bed: SchedulerTestBed;
 let pg: Client;
 let client: Bus;
-const apps: INestApplication[] = [];
+let scheduled: Scheduled[];
+let failed: Failed[];
 const handledBy: number[] = [];
-const scheduled: Scheduled[] = [];
-const failed: Failed[] = [];
-const subs: Subscription[] = [];
 
 const HOST_A = '00000000-0000-4000-8000-00000000000a';
 const HOST_B = '00000000-0000-4000-8000-00000000000b';
-const image = { id: randomUUID(), name: 'debian-12', checksum: 'c'.repeat(64) };
 
 async function startScheduler(i: number): Promise<INestApplication> {
-  const app = await NestFactory.create(AppModule, { logger: process.env.SCHEDULER_TEST_LOGS ? ['error', 'warn', 'log'] : ['error'], abortOnError: false });
-  await app.init();
+  const app = await bed.startApp();
   // Count which replica handled each request (the consumer calls the service through this instance).
   const svc = app.get(SchedulingService);
   const orig = svc.handleVmRequested.bind(svc);
@@ -47,36 +37,13 @@ async function startScheduler(i: number): Promise<INestApplication> {
   return app;
 }
 
-const until = <T>(what: string, probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, ms = 20_000) => waitUntil(what, probe, ms, 50);
+const until = pollUntil(20_000, 50);
 
-function registerHost(hostId: string, name: string, cpus: number, memoryMiB: number, diskGiB: number, state: 'up' | 'down' = 'up') {
-  return client.publish(Subjects.HostRegistered, {
-    hostId,
-    name,
-    address: '10.254.7.10',
-    sshPort: 22,
-    sshUser: 'minicloud',
-    state,
-    facts: { cpus, cpuModel: 'qemu64', memoryMiB, diskGiB, arch: 'x86_64', hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0' },
-  });
-}
+const vmRequest = (over: VmRequestOverrides = {}) =>
+  baseVmRequest({ sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest test@minicloud'], userData: '#cloud-config\n{}', ...over });
 
-function vmRequest(over: Partial<EventOf<typeof Subjects.VmRequested>> = {}) {
-  return makeEvent(Subjects.VmRequested, {
-    vmId: randomUUID(),
-    name: `vm-${Math.random().toString(36).slice(2, 8)}`,
-    resources: { vcpus: 1, memoryMiB: 2048, diskGiB: 10 },
-    image,
-    sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAItest test@minicloud'],
-    userData: '#cloud-config\n{}',
-    ...over,
-  });
-}
-
-async function hostRow(id: string) {
-  const r = await pg.query(`SELECT * FROM scheduler.hosts WHERE id = $1`, [id]);
-  return r.rows[0];
-}
+const hostRow = (id: string) => bed.hostRow(id);
+const claimsOf = (vmId: string) => bed.claimsOf(vmId);
 
 /** VM ids with an active claim on the host, oldest first. */
 async function activeClaimsOn(hostId: string): Promise<string[]> {
@@ -84,75 +51,29 @@ async function activeClaimsOn(hostId: string): Promise<string[]> {
   return r.rows.map((x) => x.vm_id);
 }
 
-async function claimsOf(vmId: string) {
-  return (await pg.query(`SELECT * FROM scheduler.claims WHERE vm_id = $1`, [vmId])).rows;
-}
-
-/** Per host: allocation equals the sum of its active claims and stays within total × ratio. */
-async function assertConsistentAndWithinCapacity() {
-  const r = await pg.query(`
-    SELECT h.id, h.allocated_vcpus, h.allocated_memory_mib, h.allocated_disk_gib,
-      floor(h.total_vcpus * h.cpu_allocation_ratio) AS cap_vcpus,
-      floor(h.total_memory_mib * h.ram_allocation_ratio) AS cap_mem,
-      floor(h.total_disk_gib * h.disk_allocation_ratio) AS cap_disk,
-      coalesce(sum(c.vcpus), 0)::int AS claim_vcpus, coalesce(sum(c.memory_mib), 0)::int AS claim_mem,
-      coalesce(sum(c.disk_gib), 0)::int AS claim_disk
-    FROM scheduler.hosts h LEFT JOIN scheduler.claims c ON c.host_id = h.id AND c.released_at IS NULL
-    GROUP BY h.id`);
-  for (const h of r.rows) {
-    expect({ id: h.id, vcpus: h.allocated_vcpus, mem: h.allocated_memory_mib, disk: h.allocated_disk_gib }).toEqual({
-      id: h.id,
-      vcpus: h.claim_vcpus,
-      mem: h.claim_mem,
-      disk: h.claim_disk,
-    });
-    expect(h.allocated_vcpus).toBeLessThanOrEqual(Number(h.cap_vcpus));
-    expect(h.allocated_memory_mib).toBeLessThanOrEqual(Number(h.cap_mem));
-    expect(h.allocated_disk_gib).toBeLessThanOrEqual(Number(h.cap_disk));
-  }
-  return r.rows;
-}
+/** Per host: allocation (vCPUs, memory, disk) equals the sum of its active claims and stays within total × ratio. */
+const assertConsistentAndWithinCapacity = () => bed.assertAllocationsMatchClaims();
 
 beforeAll(async () => {
-  nats = await startNats();
-  db = await createTestDatabase('mc_test_scheduler');
-  process.env.NATS_URL = nats.url;
-  process.env.DATABASE_URL = db.url;
-  process.env.OTEL_SDK_DISABLED = 'true';
-  delete process.env.SCHEDULER_POLICY;
-  // This file checks immediate answers: no waiting in the queue.
-  process.env.SCHEDULER_QUEUE_MAX_WAIT_S = '0';
-  pg = new Client({ connectionString: db.url });
-  await pg.connect();
-  client = await Bus.connect({ name: 'scheduler-test', servers: nats.url, log: () => undefined });
-  const collect = <T>(subject: string, into: T[]) => {
-    const sub = client.nc.subscribe(subject);
-    subs.push(sub);
-    void (async () => {
-      for await (const m of sub) into.push(JSON.parse(m.string()) as T);
-    })();
-  };
-  collect(Subjects.VmScheduled, scheduled);
-  collect(Subjects.VmScheduleFailed, failed);
+  bed = await startSchedulerTestBed({ database: 'mc_test_scheduler', busName: 'scheduler-test' });
+  ({ pg, client } = bed);
+  scheduled = bed.collect(Subjects.VmScheduled);
+  failed = bed.collect(Subjects.VmScheduleFailed);
   // The first replica runs the migration; the other two start together against the migrated schema.
-  apps.push(await startScheduler(0));
-  apps.push(...(await Promise.all([startScheduler(1), startScheduler(2)])));
+  // (This file checks immediate answers: startApp sets no waiting in the queue.)
+  await startScheduler(0);
+  await Promise.all([startScheduler(1), startScheduler(2)]);
 });
 
 afterAll(async () => {
-  for (const s of subs) s.unsubscribe();
-  await Promise.allSettled(apps.map((a) => a.close()));
-  await client?.close();
-  await pg?.end();
-  await db?.drop();
-  await nats?.stop();
+  await bed?.stop();
 });
 
 describe('scheduler with three replicas', () => {
   it('stores registered hosts with the default allocation ratios', async () => {
     // A: 4 cores (16 vCPUs at 4.0), 8 GiB, 100 GiB; B: 2 cores, 4 GiB, 50 GiB. Memory is the binding resource.
-    await registerHost(HOST_A, 'host-a', 4, 8192, 100);
-    await registerHost(HOST_B, 'host-b', 2, 4096, 50);
+    await bed.registerHost(HOST_A, 'host-a', 4, 8192, 100);
+    await bed.registerHost(HOST_B, 'host-b', 2, 4096, 50);
     const a = await until('host-a', () => hostRow(HOST_A));
     await until('host-b', () => hostRow(HOST_B));
     expect(a).toMatchObject({ name: 'host-a', state: 'up', total_vcpus: 4, total_memory_mib: 8192, total_disk_gib: 100, cpu_allocation_ratio: 4, ram_allocation_ratio: 1, disk_allocation_ratio: 1, allocated_memory_mib: 0 });
@@ -234,15 +155,7 @@ describe('scheduler with three replicas', () => {
 
   it('applies a host state change that overtakes the registration, and ignores an older state', async () => {
     const HOST_C = '00000000-0000-4000-8000-00000000000c';
-    const registered = makeEvent(Subjects.HostRegistered, {
-      hostId: HOST_C,
-      name: 'host-c',
-      address: '10.254.7.12',
-      sshPort: 22,
-      sshUser: 'minicloud',
-      state: 'up',
-      facts: { cpus: 8, cpuModel: 'qemu64', memoryMiB: 16384, diskGiB: 200, arch: 'x86_64', hypervisorVersion: '7.2.0', libvirtVersion: '9.0.0' },
-    });
+    const registered = makeEvent(Subjects.HostRegistered, hostRegistration(HOST_C, 'host-c', 8, 16384, 200, { address: '10.254.7.12' }));
     const disabled = makeEvent(Subjects.HostStateChanged, { hostId: HOST_C, state: 'disabled', previousState: 'up', reason: 'operator' });
     expect(Date.parse(disabled.occurredAt)).toBeGreaterThanOrEqual(Date.parse(registered.occurredAt));
     // The state change is consumed first: the host is unknown, so it is retried until the registration lands.
