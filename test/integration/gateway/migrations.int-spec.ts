@@ -248,7 +248,7 @@ describe('live migration through the gateway (issue 6)', () => {
     });
     m = await migration(id);
     expect(m.state).toBe('completed');
-    expect(m.result).toEqual({ totalTimeMs: 5000, downtimeMs: 42, dataTransferredBytes: 610 * MiB, iterations: 3, compressedBytes: null, compressionCacheMisses: null, predictedTotalTimeMs: 4000, predictedDowntimeMs: 30, totalTimeError: 0.25 });
+    expect(m.result).toEqual({ totalTimeMs: 5000, downtimeMs: 42, dataTransferredBytes: 610 * MiB, iterations: 3, compressedBytes: null, compressionCacheMisses: null, predictedTotalTimeMs: 4000, predictedDowntimeMs: 30, totalTimeError: 0.25, forced: false });
     expect(m.stages.map((s: any) => s.stage)).toEqual(['reservation', 'pre-copy', 'stop-and-copy', 'commitment', 'activation']);
     expect(m.stage).toBe('activation');
     expect(m.error).toBeNull();
