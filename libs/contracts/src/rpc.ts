@@ -107,6 +107,44 @@ export interface VmPrepareMigrationReply {
   prepared: string[];
 }
 
+/** The last migration.progress figures of a running migration. */
+export interface MigrationProgressFigures {
+  memoryProcessedBytes: number;
+  memoryRemainingBytes: number;
+  memoryTotalBytes: number;
+  dataTransferredBytes: number | null;
+  iteration: number | null;
+  dirtyRatePagesPerSec: number | null;
+  expectedDowntimeMs: number | null;
+  elapsedMs: number | null;
+}
+
+/** One strategy's cost-model figures before the start. */
+export interface MigrationPredictionFigures {
+  strategy: string;
+  converges: boolean;
+  totalTimeMs?: number;
+  downtimeMs?: number;
+  iterations?: number;
+  dataBytes?: number;
+}
+
+/** What libvirt reported at the end, with the prediction and its error. */
+export interface MigrationResultFigures {
+  totalTimeMs: number;
+  downtimeMs: number | null;
+  dataTransferredBytes: number | null;
+  iterations: number | null;
+  compressedBytes: number | null;
+  compressionCacheMisses: number | null;
+  predictedTotalTimeMs: number | null;
+  predictedDowntimeMs: number | null;
+  /** (actual − predicted) ÷ predicted, when both exist. */
+  totalTimeError: number | null;
+  /** Ended by force-complete: post-copy, or pause-and-copy (a downtime above the limit); absent in rows written before it was recorded. */
+  forced?: boolean;
+}
+
 /** A migration as the REST API shows it (GET /v1/migrations/:id). */
 export interface MigrationView {
   id: string;
@@ -126,35 +164,12 @@ export interface MigrationView {
   bandwidthMiBs: number | null;
   reason: string;
   stage: string | null;
-  progress: {
-    memoryProcessedBytes: number;
-    memoryRemainingBytes: number;
-    memoryTotalBytes: number;
-    dataTransferredBytes: number | null;
-    iteration: number | null;
-    dirtyRatePagesPerSec: number | null;
-    expectedDowntimeMs: number | null;
-    elapsedMs: number | null;
-    at: string;
-  } | null;
+  progress: (MigrationProgressFigures & { at: string }) | null;
   /** Cost model figures before the start. */
-  predictions: { strategy: string; converges: boolean; totalTimeMs?: number; downtimeMs?: number; iterations?: number; dataBytes?: number }[] | null;
+  predictions: MigrationPredictionFigures[] | null;
   dirtyRateMiBs: number | null;
   /** What libvirt reported at the end, with the prediction and its error. */
-  result: {
-    totalTimeMs: number;
-    downtimeMs: number | null;
-    dataTransferredBytes: number | null;
-    iterations: number | null;
-    compressedBytes: number | null;
-    compressionCacheMisses: number | null;
-    predictedTotalTimeMs: number | null;
-    predictedDowntimeMs: number | null;
-    /** (actual − predicted) ÷ predicted, when both exist. */
-    totalTimeError: number | null;
-    /** Ended by force-complete: post-copy, or pause-and-copy (a downtime above the limit). */
-    forced?: boolean;
-  } | null;
+  result: MigrationResultFigures | null;
   stages: { stage: string; at: string }[];
   /** Where the VM runs after a failure or cancellation. */
   vmHostId: string | null;

@@ -1,42 +1,8 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { MigrationStage, MigrationState } from '@minicloud/contracts';
+// The figures' shapes are the contract's (MigrationView); the jsonb columns hold them as they are.
+import type { MigrationPredictionFigures, MigrationProgressFigures, MigrationResultFigures, MigrationStage, MigrationState } from '@minicloud/contracts';
 import { SCHEMA } from './entities';
 
-/** The last migration.progress applied (the view's `progress`, without `at`: that is `progressAt`). */
-export interface MigrationProgressFigures {
-  memoryProcessedBytes: number;
-  memoryRemainingBytes: number;
-  memoryTotalBytes: number;
-  dataTransferredBytes: number | null;
-  iteration: number | null;
-  dirtyRatePagesPerSec: number | null;
-  expectedDowntimeMs: number | null;
-  elapsedMs: number | null;
-}
-
-/** What libvirt reported at the end, with the prediction and its relative error (the view's `result`). */
-export interface MigrationResultFigures {
-  totalTimeMs: number;
-  downtimeMs: number | null;
-  dataTransferredBytes: number | null;
-  iterations: number | null;
-  compressedBytes: number | null;
-  compressionCacheMisses: number | null;
-  predictedTotalTimeMs: number | null;
-  predictedDowntimeMs: number | null;
-  totalTimeError: number | null;
-  /** Ended by force-complete (post-copy or pause-and-copy); absent in rows written before it was recorded. */
-  forced?: boolean;
-}
-
-export interface MigrationPredictionFigures {
-  strategy: string;
-  converges: boolean;
-  totalTimeMs?: number;
-  downtimeMs?: number;
-  iterations?: number;
-  dataBytes?: number;
-}
 
 export interface StageMarkRow {
   stage: MigrationStage;

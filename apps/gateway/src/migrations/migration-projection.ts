@@ -1,6 +1,6 @@
 import { MigrationStages } from '@minicloud/contracts';
-import type { MigrationStage, MigrationState } from '@minicloud/contracts';
-import type { MigrationPredictionFigures, MigrationProgressFigures, MigrationResultFigures, StageMarkRow } from '../db/migration.entities';
+import type { MigrationPredictionFigures, MigrationProgressFigures, MigrationResultFigures, MigrationStage, MigrationState } from '@minicloud/contracts';
+import type { StageMarkRow } from '../db/migration.entities';
 import { isFinishedMigration } from './migration-rules';
 
 /** What migration.* events can change on a migration of the read model. */
