@@ -10,7 +10,10 @@
  * - runs CMD once at start, and again (with MC_KEEPER_RERUN=1 in the
  *   environment) on SIGUSR1: lab.sh uses this to (re)start a host's daemons as
  *   descendants of the keeper;
- * - exits on SIGTERM/SIGINT (lab.sh kills every process of the host anyway).
+ * - exits on SIGTERM/SIGINT (lab.sh kills every process of the host anyway);
+ * - closes every inherited descriptor above stderr first: a lock held by whoever
+ *   started the lab (e.g. `flock /tmp/lab.lock lab.sh up`) must not stay held
+ *   for as long as the lab lives.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -41,6 +44,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: mc-keeper CMD [ARGS...]\n");
     return 2;
   }
+  for (long fd = 3, max = sysconf(_SC_OPEN_MAX); fd < (max > 0 && max < 65536 ? max : 65536); fd++) close((int)fd);
   if (prctl(PR_SET_CHILD_SUBREAPER, 1) != 0) perror("mc-keeper: PR_SET_CHILD_SUBREAPER");
   sigemptyset(&set);
   sigaddset(&set, SIGCHLD);
