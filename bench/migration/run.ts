@@ -49,7 +49,7 @@ import {
   vmDiskPath,
   vmDomainXmlPath,
 } from '@minicloud/hypervisor';
-import { afterProbe, chooseStrategy, MigrationInputs, predict, Prediction, predictionError } from '@minicloud/migration';
+import { afterProbe, chooseStrategy, jobFacts, learnedInputs, MigrationInputs, predict, Prediction, predictionError } from '@minicloud/migration';
 
 const MiB = 2 ** 20;
 const GiB = 1024 * MiB;
@@ -700,11 +700,18 @@ function analyse(c: CaseResult): CaseAnalysis {
   const bws = c.runs.filter((r) => r.completed?.memoryBandwidthBytesPerSec).map((r) => r.completed!.memoryBandwidthBytesPerSec!);
   const bandwidthBytesPerSec = c.key.bandwidthMiBs !== null ? c.key.bandwidthMiBs * MiB : bws.length ? bws.reduce((a, b) => a + b, 0) / bws.length : 400 * MiB;
   const bandwidthSource = c.key.bandwidthMiBs !== null ? 'the cap' : bws.length ? `mean "Memory bandwidth" of the ${bws.length} completed run(s)` : 'the migrator default (nothing completed)';
+  // The VM's non-zero memory and copied disk as its past migrations tell the migrator (here: this case's completed
+  // runs, like B), W from the 1 s dirty-rate sample; O and Z are the model's calibrated defaults (no path history).
+  const facts = c.runs.filter((r) => r.completed).map((r) => jobFacts(r.completed));
+  const used = median(facts.map((f) => f.usedMemoryBytes).filter((x): x is number => x !== undefined));
+  const disk = median(facts.map((f) => f.diskBytes).filter((x): x is number => x !== undefined));
+  const dirty = median(dirtyRates);
   const inputs: MigrationInputs = {
     memoryBytes: c.memoryMiB * MiB,
-    dirtyRateBytesPerSec: (median(dirtyRates) ?? 0) * MiB,
+    dirtyRateBytesPerSec: (dirty ?? 0) * MiB,
     bandwidthBytesPerSec,
     maxDowntimeMs: c.maxDowntimeMs,
+    ...learnedInputs({ usedMemoryBytes: used, diskBytes: disk }, { memoryBytes: c.memoryMiB * MiB, storage: c.key.storage, dirtyRateBytesPerSec: dirty === undefined ? undefined : dirty * MiB, sampleSeconds: 1 }),
   };
   const strategies = [...new Set(c.runs.map((r) => r.strategy))];
   const summaries = STRATEGIES.filter((s) => strategies.includes(s)).map((s) => summarise(c.runs.filter((r) => r.strategy === s), s, inputs));
@@ -801,7 +808,7 @@ function printCase(a: CaseAnalysis, out: (s: string) => void): void {
   const { c, auto } = a;
   const rates = a.dirtyRates.map((d) => String(d)).join(', ');
   out(`\n### ${c.name} — ${c.memoryMiB} MiB guest, ${c.key.workload === 'idle' ? 'idle' : `dirty ${c.dirtyMiB} ${c.key.workload}`}, ${c.key.bandwidthMiBs === null ? 'no bandwidth cap' : `--bandwidth ${c.key.bandwidthMiBs}`}, ${c.key.storage} storage\n`);
-  out(`dirty rate measured before each run (MiB/s): ${rates || 'not measured'} → D = ${(auto.inputs.dirtyRateBytesPerSec / MiB).toFixed(0)} MiB/s; B = ${(auto.inputs.bandwidthBytesPerSec / MiB).toFixed(0)} MiB/s (${auto.bandwidthSource}); T = ${c.maxDowntimeMs} ms; per-run timeout ${c.timeoutS} s\n\n`);
+  out(`dirty rate measured before each run (MiB/s): ${rates || 'not measured'} → D = ${(auto.inputs.dirtyRateBytesPerSec / MiB).toFixed(0)} MiB/s; B = ${(auto.inputs.bandwidthBytesPerSec / MiB).toFixed(0)} MiB/s (${auto.bandwidthSource}); T = ${c.maxDowntimeMs} ms; U = ${auto.inputs.usedMemoryBytes === undefined ? 'unknown (all memory)' : `${(auto.inputs.usedMemoryBytes / MiB).toFixed(0)} MiB non-zero`}; W = ${auto.inputs.workingSetBytes === undefined ? '—' : `${(auto.inputs.workingSetBytes / MiB).toFixed(0)} MiB`}${auto.inputs.diskBytes !== undefined ? `; S = ${(auto.inputs.diskBytes / MiB).toFixed(1)} MiB of disk` : ''}; per-run timeout ${c.timeoutS} s\n\n`);
   const header = ['strategy', 'converged', 'total s', 'downtime ms', 'data MiB', 'memory MiB', 'iterations', 'throttle %', 'xbzrle (MiB enc / pages / overflows / misses)', 'predicted: converges', 'total s', 'downtime ms', 'error (total)'];
   const rows = a.summaries.map((s) => {
     const p = s.predicted;
@@ -828,7 +835,7 @@ function printCase(a: CaseAnalysis, out: (s: string) => void): void {
   for (const r of failed) out(`  ${r.strategy} run ${r.run} FAILED: ${r.error}\n`);
   for (const r of c.runs.filter((x) => !x.guestAlive)) out(`  GUEST? after ${r.strategy} run ${r.run} (${r.from}→${r.to}, ${r.outcome}) the console counter did not go on within 10 s:\n    ${r.diagnosis ?? ''}\n`);
   for (const r of c.runs.filter((x) => x.statsFrom && x.statsFrom !== 'destination')) out(`  ${r.strategy} run ${r.run}: figures from the ${r.statsFrom} (domjobinfo --completed on the destination had none)\n`);
-  out(`(iterations in parentheses: the last one seen before the abort; data = memory + disk; predicted = the model on D, B, T with the xbzrle ratio unknown)\n`);
+  out(`(iterations in parentheses: the last one seen before the abort; data = memory + disk; predicted = the model on D, B, T, U, W, S with the xbzrle ratio unknown and the default fixed costs)\n`);
   out(`auto: ${auto.reason}\n`);
   if (auto.probe) {
     out(`  probe planned for ${auto.probe.plannedS} s → ${auto.probe.decision}${auto.probe.decidedAtMs !== undefined ? ` at ${f1(auto.probe.decidedAtMs)} s` : ' (the compressed job ended first)'}: ${auto.probe.reason ?? ''}\n`);

@@ -2,12 +2,14 @@ import type { ConcreteStrategy } from '@minicloud/contracts';
 import type { DomainJobInfo } from '@minicloud/hypervisor';
 import { fmtDuration, fmtMiBs, fmtPercent } from './format';
 import {
+  dirtiedIn,
   MigrationInputs,
   Prediction,
   predictAll,
   predictAutoConverge,
   predictCompressed,
   predictPostcopy,
+  resolvedTerms,
   throttleEffectFor,
   validateInputs,
 } from './model';
@@ -36,14 +38,16 @@ export interface StrategyChoice {
 export const PROBE_EXTRA_SEC = 3;
 
 /**
- * How long a probe runs at most: QEMU uses xbzrle only after the first pass (M/B), and a page's first xbzrle round
- * only fills the cache (sent raw: at most M more), so encoded pages show up after both, plus a few seconds of them.
+ * How long a probe runs at most: QEMU uses xbzrle only after the fixed set-up, the disk copy and the first pass
+ * ((S + U)/B), and a page's first xbzrle round only fills the cache (sent raw: what the pass left dirty, at most W),
+ * so encoded pages show up after all that, plus a few seconds of them.
  */
 export function probeSeconds(i: MigrationInputs): number {
   validateInputs(i);
-  const firstPass = i.memoryBytes / i.bandwidthBytesPerSec;
-  const warmUp = Math.min(i.memoryBytes, i.dirtyRateBytesPerSec * firstPass) / i.bandwidthBytesPerSec;
-  return Math.ceil(firstPass + warmUp + PROBE_EXTRA_SEC);
+  const t = resolvedTerms(i);
+  const firstPass = (t.disk + t.used) / i.bandwidthBytesPerSec;
+  const warmUp = dirtiedIn(t, i.dirtyRateBytesPerSec, t.used / i.bandwidthBytesPerSec) / i.bandwidthBytesPerSec;
+  return Math.ceil(t.setupMs / 1000 + firstPass + warmUp + PROBE_EXTRA_SEC);
 }
 
 function get(predictions: Prediction[], s: ConcreteStrategy): Prediction {

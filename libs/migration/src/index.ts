@@ -1,3 +1,4 @@
 export * from './format';
 export * from './model';
 export * from './choose';
+export * from './history';

@@ -5,6 +5,9 @@ import { firstDelivery, resultRows } from '@minicloud/database';
 import { MigrationRecord, MigratorHost, SCHEMA } from './entities';
 import type { HostRef } from '../engine/host-ops';
 import type { Control } from '../engine/runner';
+import { MigrationHistory, pathFacts } from '@minicloud/migration';
+
+const MiB = 2 ** 20;
 
 /** The migrator's own tables: migrations, controls, hosts. */
 @Injectable()
@@ -96,17 +99,40 @@ export class MigrationsRepository {
     return out;
   }
 
-  /** Mean bandwidth seen by the last completed migrations from source to target (MiB/s). */
-  async observedBandwidth(sourceHostId: string, targetHostId: string): Promise<number | undefined> {
-    const rows = await this.db.query(
-      `SELECT avg(b) AS mibs FROM (
-         SELECT (actual->>'bandwidthMiBs')::float AS b FROM migrator.migrations
-         WHERE source_host_id = $1 AND target_host_id = $2 AND state = 'completed' AND actual ? 'bandwidthMiBs'
-         ORDER BY finished_at DESC LIMIT 5) x`,
+  /**
+   * What past migrations teach the cost model (`MigrationHistory`): from the last 5 completed live migrations
+   * source → target the bandwidth (uncapped ones), the fixed time and the fixed pause (`pathFacts`); from this VM's
+   * last completed live migration its non-zero memory and copied disk (`jobFacts`, when its record holds them).
+   */
+  async migrationHistory(sourceHostId: string, targetHostId: string, vmId: string): Promise<MigrationHistory> {
+    const path: { total: number | null; pause: number | null; data: number | null; bw: number | null; capped: boolean; strategy: string | null }[] = await this.db.query(
+      `SELECT coalesce((actual->>'jobTimeMs')::float, (actual->>'totalTimeMs')::float) AS total, (actual->>'downtimeMs')::float AS pause,
+              (actual->>'dataTransferredBytes')::float AS data, (actual->>'bandwidthMiBs')::float AS bw, bandwidth_mibs IS NOT NULL AS capped, strategy
+         FROM migrator.migrations
+        WHERE source_host_id = $1 AND target_host_id = $2 AND state = 'completed' AND mode = 'live' AND actual IS NOT NULL
+        ORDER BY finished_at DESC LIMIT 5`,
       [sourceHostId, targetHostId],
     );
-    const v = rows[0]?.mibs;
-    return v === null || v === undefined ? undefined : Number(v);
+    const facts = pathFacts(
+      path.map((p) => ({
+        totalTimeMs: p.total ?? undefined,
+        downtimeMs: p.pause ?? undefined,
+        dataBytes: p.data ?? undefined,
+        bandwidthBytesPerSec: p.bw === null ? undefined : p.bw * MiB,
+        capped: p.capped,
+        strategy: p.strategy ?? undefined,
+      })),
+    );
+    const vm: { used: number | null; disk: number | null }[] = await this.db.query(
+      `SELECT (actual->>'usedMemoryBytes')::float AS used, (actual->>'diskBytes')::float AS disk FROM migrator.migrations
+        WHERE vm_id = $1 AND state = 'completed' AND mode = 'live' AND actual ? 'usedMemoryBytes'
+        ORDER BY finished_at DESC LIMIT 1`,
+      [vmId],
+    );
+    const out: MigrationHistory = { bandwidthBytesPerSec: facts.bandwidthBytesPerSec, setupMs: facts.setupMs, switchoverMs: facts.switchoverMs };
+    if (vm[0]?.used != null) out.usedMemoryBytes = vm[0].used;
+    if (vm[0]?.disk != null) out.diskBytes = vm[0].disk;
+    return out;
   }
 
   // Hosts (fed by host events).
