@@ -1,5 +1,5 @@
-import { MigrationModes, MigrationStates, MigrationStorage, MigrationStrategies } from '@minicloud/contracts';
-import { MIGRATION_MODES, MIGRATION_STATES, MIGRATION_STORAGE, MIGRATION_STRATEGIES } from './commands';
+import { MigrationModes, MigrationStates, MigrationStorage, MigrationStrategies, VmStorageKinds } from '@minicloud/contracts';
+import { MIGRATION_MODES, MIGRATION_STATES, MIGRATION_STORAGE, MIGRATION_STRATEGIES, VM_STORAGE } from './commands';
 import { completedLine, Migration, migrationDetails, migrationRow, migrationStateLine, observeMigration, percentProcessed, resultText } from './migration-format';
 
 const MiB = 1024 * 1024;
@@ -55,6 +55,7 @@ describe('migration formatting', () => {
     expect([...MIGRATION_STORAGE].sort()).toEqual([...MigrationStorage].sort());
     expect([...MIGRATION_STRATEGIES]).toEqual([...MigrationStrategies]);
     expect([...MIGRATION_STATES]).toEqual([...MigrationStates]);
+    expect([...VM_STORAGE]).toEqual([...VmStorageKinds]);
   });
 
   it('shows the stage, the share of memory processed, what remains and the dirty rate', () => {
@@ -83,6 +84,10 @@ describe('migration formatting', () => {
     );
     expect(resultText({ ...result, predictedTotalTimeMs: null, totalTimeError: null, downtimeMs: null, dataTransferredBytes: null, iterations: 1 })).toBe('5.0s, 1 iteration');
     expect(resultText({ ...result, predictedTotalTimeMs: null, totalTimeError: null, downtimeMs: null, dataTransferredBytes: null, iterations: 1, forced: true })).toBe('5.0s, 1 iteration, forced to complete');
+    // auto's probe switch and a post-copy move say what the time was made of
+    expect(resultText({ ...result, probeMs: 2000, postcopyRequests: 12 })).toBe(
+      '5.0s (predicted 4.0s, +25%), of which 2.0s an aborted compressed probe, downtime 42 ms (predicted 30 ms), 610 MiB transferred, 3 iterations, 12 post-copy page requests',
+    );
   });
 
   it('shows details and a table row with host names', () => {

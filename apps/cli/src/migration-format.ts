@@ -69,10 +69,12 @@ function signedPercent(x: number): string {
 export function resultText(r: NonNullable<Migration['result']>): string {
   const time = `${ms(r.totalTimeMs)}${r.predictedTotalTimeMs !== null ? ` (predicted ${ms(r.predictedTotalTimeMs)}${r.totalTimeError !== null ? ', ' + signedPercent(r.totalTimeError) : ''})` : ''}`;
   const parts = [time];
+  if (r.probeMs != null) parts.push(`of which ${ms(r.probeMs)} an aborted compressed probe`);
   if (r.downtimeMs !== null) parts.push(`downtime ${ms(r.downtimeMs)}${r.predictedDowntimeMs !== null ? ` (predicted ${ms(r.predictedDowntimeMs)})` : ''}`);
   if (r.dataTransferredBytes !== null) parts.push(`${formatBytes(r.dataTransferredBytes)} transferred`);
   if (r.iterations !== null) parts.push(`${r.iterations} iteration${r.iterations === 1 ? '' : 's'}`);
   if (r.compressedBytes !== null) parts.push(`${formatBytes(r.compressedBytes)} compressed`);
+  if (r.postcopyRequests != null) parts.push(`${r.postcopyRequests} post-copy page request${r.postcopyRequests === 1 ? '' : 's'}`);
   if (r.forced) parts.push('forced to complete');
   return parts.join(', ');
 }

@@ -1,5 +1,9 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
 import { ParseError } from './errors';
 import {
+  jobCompletedEventCommands,
+  parseJobCompletedEvent,
   LiveMigrateOptions,
   migrationCommands,
   migrationTargetUri,
@@ -281,5 +285,64 @@ describe('parseDirtyRate', () => {
     expect(() => parseDirtyRate('  dirtyrate.calc_status=7\n')).toThrow(/calc_status/);
     expect(() => parseDirtyRate('  dirtyrate.calc_status=2\n')).toThrow(/megabytes_per_second/);
     expect(() => parseDirtyRate('  dirtyrate.calc_status=2\n  dirtyrate.megabytes_per_second=-3\n')).toThrow(ParseError);
+  });
+});
+
+describe('the job-completed event (figures of a post-copy migration)', () => {
+  const fixture = (f: string) => readFileSync(join(__dirname, '__fixtures__', f), 'utf8');
+
+  it('listens on the source with virsh event, its pid in the VM directory; stop kills only that listener', () => {
+    const c = jobCompletedEventCommands(VM, 300);
+    const pidFile = `/var/lib/minicloud/vms/${VM}/.job-completed-event.pid`;
+    expect(c.watch.slice(0, 2)).toEqual(['sh', '-c']);
+    // the script is a constant: the pid file and the virsh argv are positional arguments
+    expect(c.watch[2]).not.toContain(VM);
+    expect(c.watch.slice(3)).toEqual(['sh', pidFile, ...V, 'event', '--domain', DOM, '--event', 'job-completed', '--timeout', '300']);
+    expect(c.stop.slice(0, 2)).toEqual(['sh', '-c']);
+    expect(c.stop[2]).toContain('/proc/$c/cmdline');
+    expect(c.stop.slice(3)).toEqual(['sh', pidFile]);
+  });
+
+  it('rejects a bad timeout or VM id', () => {
+    expect(() => jobCompletedEventCommands(VM, 0)).toThrow(/timeout/);
+    expect(() => jobCompletedEventCommands(VM, 1.5)).toThrow(/whole number/);
+    expect(() => jobCompletedEventCommands('x; rm -rf /', 10)).toThrow();
+  });
+
+  it('parses what the lab printed after a post-copy migration (the destination said "Job type: None")', () => {
+    expect(parseJobCompletedEvent(fixture('lab-h1.virsh-event-job-completed.postcopy.txt'))).toEqual({
+      jobType: 'Completed',
+      operation: 'Outgoing migration',
+      timeElapsedMs: 10783,
+      timeElapsedNetMs: 10781,
+      totalDowntimeMs: 9,
+      downtimeNetMs: 7,
+      setupTimeMs: 3,
+      dataTotalBytes: 268967936,
+      dataProcessedBytes: 263267040,
+      dataRemainingBytes: 0,
+      memoryTotalBytes: 268967936,
+      memoryProcessedBytes: 263267040,
+      memoryRemainingBytes: 0,
+      memoryBandwidthBytesPerSec: 27164154,
+      constantPages: 30862,
+      normalPages: 64081,
+      normalBytes: 262475776,
+      dirtyRatePagesPerSec: 0,
+      iteration: 3,
+      postcopyRequests: 12,
+      pageSizeBytes: 4096,
+      diskTotalBytes: 0,
+      diskProcessedBytes: 0,
+      diskRemainingBytes: 0,
+    });
+  });
+
+  it('no event (timed out, or stopped): null; an unreadable figure: ParseError', () => {
+    expect(parseJobCompletedEvent(fixture('lab-h2.virsh-event-job-completed.timeout.txt'))).toBeNull();
+    expect(parseJobCompletedEvent('')).toBeNull();
+    expect(() => parseJobCompletedEvent(`event 'job-completed' for domain '${DOM}':\n\ttime_elapsed: soon\n`)).toThrow(ParseError);
+    // unknown parameters (newer libvirt) are skipped
+    expect(parseJobCompletedEvent(`event 'job-completed' for domain '${DOM}':\n\tvfio_data_transferred: 5\n\tdowntime: 4\nevents received: 1\n`)).toEqual({ jobType: 'Completed', totalDowntimeMs: 4 });
   });
 });

@@ -2,7 +2,7 @@ import { ADDRESS_PATTERN, SSH_USER_PATTERN } from '@minicloud/contracts';
 import type { ConcreteStrategy, MigrationStorageKind } from '@minicloud/contracts';
 import { virsh } from './commands';
 import { ParseError } from './errors';
-import { domainName } from './layout';
+import { domainName, vmDir } from './layout';
 
 /**
  * Live and cold migration with virsh (libvirt 9.0, QEMU 7.2): argv builders and the parsers of what they print.
@@ -166,6 +166,29 @@ export function virshDomdirtyrateCalc(vmId: string, seconds: number): string[] {
 
 export function virshDomstatsDirtyrate(vmId: string): string[] {
   return virsh('domstats', '--dirtyrate', domainName(vmId));
+}
+
+/** The pid file of a job-completed listener, in the VM's directory on the host it listens on. */
+export const jobCompletedPidFile = (vmId: string) => `${vmDir(vmId)}/.job-completed-event.pid`;
+
+/**
+ * Listening for the domain's `job-completed` event on the source of a migration, and stopping the listener.
+ *
+ * After a post-copy switch libvirt keeps no completed job on the destination (`domjobinfo --completed` says
+ * `Job type: None`) and the source's domain is gone: the figures exist only in the source's job-completed event, so
+ * the listener must run before the job ends (libvirt does not replay events). `watch` runs
+ * `virsh event --domain D --event job-completed --timeout S` (it exits after the first such event, or after S seconds),
+ * recording its pid in the VM's directory; `stop` ends it (a failed or aborted job sends no event) — it kills only a
+ * process whose command line is that listener's. The shell scripts are constants; every value is a positional argument.
+ */
+export function jobCompletedEventCommands(vmId: string, timeoutS: number): { watch: string[]; stop: string[] } {
+  const name = domainName(vmId);
+  const pidFile = jobCompletedPidFile(vmId);
+  const listen = virsh('event', '--domain', name, '--event', 'job-completed', '--timeout', wholeNumber('event timeout (s)', timeoutS, ...LIMITS.timeoutSec));
+  return {
+    watch: ['sh', '-c', 'p="$1"; shift; "$@" & c=$!; echo "$c" > "$p" 2>/dev/null; wait "$c"; r=$?; rm -f "$p"; exit "$r"', 'sh', pidFile, ...listen],
+    stop: ['sh', '-c', 'c=$(cat "$1" 2>/dev/null) && [ -n "$c" ] && grep -qa job-completed "/proc/$c/cmdline" 2>/dev/null && kill "$c"; rm -f "$1"; exit 0', 'sh', pidFile],
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -361,4 +384,70 @@ export function parseDirtyRate(text: string): DirtyRate {
   if (period !== undefined) result.calcPeriodSec = period;
   if (kv.has('calc_mode')) result.calcMode = kv.get('calc_mode');
   return result;
+}
+
+/** The job-completed event's typed parameters (VIR_DOMAIN_JOB_*) → DomainJobInfo fields, in the units virsh prints them (ms, bytes, pages). */
+const EVENT_FIELDS: Record<string, NumericField> = {
+  time_elapsed: 'timeElapsedMs',
+  time_elapsed_net: 'timeElapsedNetMs',
+  time_remaining: 'timeRemainingMs',
+  downtime: 'totalDowntimeMs',
+  downtime_net: 'downtimeNetMs',
+  setup_time: 'setupTimeMs',
+  data_total: 'dataTotalBytes',
+  data_processed: 'dataProcessedBytes',
+  data_remaining: 'dataRemainingBytes',
+  memory_total: 'memoryTotalBytes',
+  memory_processed: 'memoryProcessedBytes',
+  memory_remaining: 'memoryRemainingBytes',
+  memory_bps: 'memoryBandwidthBytesPerSec',
+  memory_constant: 'constantPages',
+  memory_normal: 'normalPages',
+  memory_normal_bytes: 'normalBytes',
+  memory_dirty_rate: 'dirtyRatePagesPerSec',
+  memory_iteration: 'iteration',
+  memory_postcopy_requests: 'postcopyRequests',
+  memory_page_size: 'pageSizeBytes',
+  disk_total: 'diskTotalBytes',
+  disk_processed: 'diskProcessedBytes',
+  disk_remaining: 'diskRemainingBytes',
+  disk_bps: 'diskBandwidthBytesPerSec',
+  compression_cache: 'compressionCacheBytes',
+  compression_bytes: 'compressedBytes',
+  compression_pages: 'compressedPages',
+  compression_cache_misses: 'compressionCacheMisses',
+  compression_overflow: 'compressionOverflows',
+  auto_converge_throttle: 'autoConvergeThrottlePercent',
+};
+
+/** virDomainJobOperation, as `virsh domjobinfo` names them. */
+const JOB_OPERATIONS = ['Unknown', 'Start', 'Save', 'Restore', 'Incoming migration', 'Outgoing migration', 'Snapshot', 'Snapshot revert', 'Dump', 'Backup', 'Snapshot delete'];
+
+/**
+ * What `virsh event --event job-completed` printed: "event 'job-completed' for domain 'NAME':" then one
+ * "\tfield: value" line per typed parameter (virshEventJobCompletedPrint). Returns the completed job's statistics
+ * (jobType `Completed`), or null when no such event was printed (the listener timed out or was stopped). Unknown
+ * fields are skipped; a known field that is not a whole number is a ParseError.
+ */
+export function parseJobCompletedEvent(text: string): DomainJobInfo | null {
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => /event 'job-completed' for domain '[^']*':\s*$/.test(l));
+  if (start < 0) return null;
+  const info: DomainJobInfo = { jobType: 'Completed' };
+  for (const line of lines.slice(start + 1)) {
+    const m = /^\s+([a-z_]+): (.*?)\s*$/.exec(line);
+    if (!m) break; // the end of this event's parameters
+    const [, field, value] = m;
+    if (field === 'operation') {
+      if (!/^\d+$/.test(value)) throw new ParseError('virsh event job-completed "operation"', `unexpected value ${JSON.stringify(value)}`, text);
+      info.operation = JOB_OPERATIONS[Number(value)] ?? `operation ${value}`;
+    } else if (field === 'errmsg') {
+      info.errorMessage = value;
+    } else if (field in EVENT_FIELDS) {
+      const n = Number(value);
+      if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new ParseError(`virsh event job-completed "${field}"`, `unexpected value ${JSON.stringify(value)}`, text);
+      info[EVENT_FIELDS[field]] = n;
+    }
+  }
+  return info;
 }

@@ -84,8 +84,8 @@ afterAll(async () => {
 });
 
 /** A VM accepted by the gateway, then brought to `state` on `hostId` as the scheduler and provisioner would. */
-async function vmOn(name: string, hostId: string | null, state: 'running' | 'stopped'): Promise<string> {
-  const r = await api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 512, diskGiB: 2, image: 'lab' });
+async function vmOn(name: string, hostId: string | null, state: 'running' | 'stopped', extra: Record<string, unknown> = {}): Promise<string> {
+  const r = await api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 512, diskGiB: 2, image: 'lab', ...extra });
   expect(r.status).toBe(202);
   const vmId = r.body.id;
   if (hostId) await publishAndWait(Subjects.VmScheduled, { vmId, name, hostId, resources: { vcpus: 1, memoryMiB: 512, diskGiB: 2 }, image: { id: randomUUID(), name: 'lab', checksum: CHECKSUM }, reason: 'test', attempt: 1 });
@@ -95,12 +95,12 @@ async function vmOn(name: string, hostId: string | null, state: 'running' | 'sto
 
 describe('live migration through the gateway (issue 6)', () => {
   let web: string; // running on hv1
-  let cold: string; // stopped on hv1
+  let cold: string; // stopped on hv1, its disk on the shared datastore
   let accepted: any;
 
   beforeAll(async () => {
     web = await vmOn('web-1', HV1, 'running');
-    cold = await vmOn('cold-1', HV1, 'stopped');
+    cold = await vmOn('cold-1', HV1, 'stopped', { storage: 'shared' });
   });
 
   it('refuses bad bodies with 400 and the field reasons; nothing is stored or published', async () => {
@@ -236,6 +236,7 @@ describe('live migration through the gateway (issue 6)', () => {
       downtimeMs: 42,
       dataTransferredBytes: 610 * MiB,
       iterations: 3,
+      probeMs: 1500,
       predictedTotalTimeMs: 4000,
       predictedDowntimeMs: 30,
       stages: [
@@ -248,7 +249,7 @@ describe('live migration through the gateway (issue 6)', () => {
     });
     m = await migration(id);
     expect(m.state).toBe('completed');
-    expect(m.result).toEqual({ totalTimeMs: 5000, downtimeMs: 42, dataTransferredBytes: 610 * MiB, iterations: 3, compressedBytes: null, compressionCacheMisses: null, predictedTotalTimeMs: 4000, predictedDowntimeMs: 30, totalTimeError: 0.25, forced: false });
+    expect(m.result).toEqual({ totalTimeMs: 5000, downtimeMs: 42, dataTransferredBytes: 610 * MiB, iterations: 3, compressedBytes: null, compressionCacheMisses: null, postcopyRequests: null, probeMs: 1500, predictedTotalTimeMs: 4000, predictedDowntimeMs: 30, totalTimeError: 0.25, forced: false });
     expect(m.stages.map((s: any) => s.stage)).toEqual(['reservation', 'pre-copy', 'stop-and-copy', 'commitment', 'activation']);
     expect(m.stage).toBe('activation');
     expect(m.error).toBeNull();
@@ -268,6 +269,10 @@ describe('live migration through the gateway (issue 6)', () => {
   });
 
   it('cancel publishes migration.control; failed(cancelled) ends it cancelled with where the VM runs; a finished one answers 409', async () => {
+    // Its disk is on the shared datastore: copying it is refused, shared is what it gets.
+    const copy = await api('POST', `/v1/vms/${cold}/migrate`, { mode: 'cold', storage: 'copy' });
+    expect(copy.status).toBe(409);
+    expect(copy.body.message).toMatch(/shared datastore/);
     const r = await api('POST', `/v1/vms/${cold}/migrate`, { mode: 'cold', storage: 'shared' });
     expect(r.status).toBe(202);
     const id = r.body.id;

@@ -28,7 +28,10 @@ export class MigrateVmDto {
   @IsOptional() @IsIn(MigrationModes as unknown as string[], oneOf('mode', MigrationModes))
   mode?: MigrationMode;
 
-  @ApiPropertyOptional({ enum: MigrationStorage, default: 'copy', description: "copy: the disk is copied to the target; shared: both hosts see the VM's disk" })
+  @ApiPropertyOptional({
+    enum: MigrationStorage,
+    description: "copy: the disk is copied to the target (default for a local VM); shared: both hosts see the VM's disk (default, and the only choice, for a VM created with storage shared)",
+  })
   @IsOptional() @IsIn(MigrationStorage as unknown as string[], oneOf('storage', MigrationStorage))
   storage?: MigrationStorageKind;
 
@@ -93,6 +96,8 @@ export class MigrationResultDto {
   @ApiProperty({ nullable: true, type: Number }) iterations: number | null;
   @ApiProperty({ nullable: true, type: Number }) compressedBytes: number | null;
   @ApiProperty({ nullable: true, type: Number }) compressionCacheMisses: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: 'pages the destination asked for after a post-copy switch' }) postcopyRequests?: number | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, description: "auto's aborted compressed probe: its part of totalTimeMs" }) probeMs?: number | null;
   @ApiProperty({ nullable: true, type: Number }) predictedTotalTimeMs: number | null;
   @ApiProperty({ nullable: true, type: Number }) predictedDowntimeMs: number | null;
   @ApiProperty({ nullable: true, type: Number, description: '(actual − predicted) ÷ predicted total time, when both exist' }) totalTimeError: number | null;

@@ -6,6 +6,7 @@ const T = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s)).toISOString();
 
 const fresh = (over: Partial<MigrationProjection> = {}): MigrationProjection => ({
   state: 'requested',
+  storage: 'copy',
   targetHostId: null,
   reason: 'requested by a client',
   strategy: null,
@@ -106,6 +107,11 @@ describe('applyMigrationChange', () => {
     const r = run(fresh(), planned, started, progress(6, 'stop-and-copy'));
     expect(r.stage).toBe('stop-and-copy');
     expect(r.stages.map((s) => s.stage)).toEqual(['reservation', 'pre-copy', 'stop-and-copy']);
+  });
+
+  it('takes the storage the scheduler planned (a drain asks for copy; a shared-storage VM is moved shared)', () => {
+    expect(run(fresh(), { ...planned, storage: 'shared' }).storage).toBe('shared');
+    expect(run(fresh(), planned).storage).toBe('copy');
   });
 
   it('applies a late plan or start without moving the state back, filling what they say once', () => {

@@ -6,6 +6,8 @@ import { isFinishedMigration } from './migration-rules';
 /** What migration.* events can change on a migration of the read model. */
 export interface MigrationProjection {
   state: MigrationState;
+  /** As requested, then as the scheduler planned it (a planner/drain move of a shared-storage VM is planned `shared`). */
+  storage: string;
   targetHostId: string | null;
   reason: string;
   strategy: string | null;
@@ -26,7 +28,7 @@ export interface MigrationProjection {
 
 /** The events, reduced to what the projection takes from them (`at` = the event's occurredAt). */
 export type MigrationChange =
-  | { kind: 'planned'; at: string; targetHostId: string; reason: string }
+  | { kind: 'planned'; at: string; targetHostId: string; reason: string; storage?: string }
   | { kind: 'started'; at: string; targetHostId: string; strategy: string; strategyReason: string; predictions?: MigrationPredictionFigures[]; dirtyRateMiBs?: number }
   | { kind: 'progress'; at: string; stage?: MigrationStage; progress: MigrationProgressFigures }
   | { kind: 'completed'; at: string; targetHostId: string; strategy?: string; result: Omit<MigrationResultFigures, 'totalTimeError'>; stages?: StageMarkRow[] }
@@ -77,6 +79,7 @@ export function applyMigrationChange(cur: MigrationProjection, change: Migration
       // A late plan still says why this target; it never overrides what the started/finished events said.
       if (!cur.targetHostId) patch.targetHostId = change.targetHostId;
       patch.reason = change.reason;
+      if (change.storage && change.storage !== cur.storage) patch.storage = change.storage;
       if (canMoveTo(cur.state, 'planned')) {
         patch.state = 'planned';
         patch.targetHostId = change.targetHostId;

@@ -84,7 +84,7 @@ export class MigrationProjector {
     return this.repo.transaction(async (m) => {
       if (!(await firstDelivery(m, SCHEMA, consumer, e.eventId))) return;
       await this.migrations.insertIfAbsent(m, rowFromRequest(e));
-      await this.apply(m, e.migrationId, { kind: 'planned', at: e.occurredAt, targetHostId: e.targetHostId, reason: e.reason }, true);
+      await this.apply(m, e.migrationId, { kind: 'planned', at: e.occurredAt, targetHostId: e.targetHostId, reason: e.reason, storage: e.storage }, true);
     });
   }
 
@@ -113,6 +113,8 @@ export class MigrationProjector {
         iterations: e.iterations ?? null,
         compressedBytes: e.compressedBytes ?? null,
         compressionCacheMisses: e.compressionCacheMisses ?? null,
+        postcopyRequests: e.postcopyRequests ?? null,
+        probeMs: e.probeMs ?? null,
         predictedTotalTimeMs: e.predictedTotalTimeMs ?? null,
         predictedDowntimeMs: e.predictedDowntimeMs ?? null,
         forced: e.forced === true,

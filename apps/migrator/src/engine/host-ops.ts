@@ -4,10 +4,12 @@ import {
   DomainState,
   Executor,
   ExecResult,
+  jobCompletedEventCommands,
   LibvirtDriver,
   MigrationJobInfo,
   parseDirtyRate,
   parseDomjobinfo,
+  parseJobCompletedEvent,
   virshDomdirtyrateCalc,
   virshDomjobabort,
   virshDomjobinfo,
@@ -29,11 +31,24 @@ export interface HostRef {
   sshUser: string;
 }
 
+/** A listener for one domain's job-completed event (see HostOps.watchJobCompleted). */
+export interface JobCompletedWatch {
+  /** The completed job's statistics from the event; null when none came (failed or aborted job, stopped, timed out). */
+  result: Promise<MigrationJobInfo | null>;
+  /** Ends the listener (it does not wait for `result`). */
+  stop(): Promise<void>;
+}
+
 /** What the migration engine does on one host. Every command is argv (the ssh lib quotes each argument). */
 export interface HostOps {
   domainState(vmId: string): Promise<DomainState>;
   /** The running job (or the last completed one with `completed`); null when there is none. */
   jobInfo(vmId: string, completed?: boolean): Promise<MigrationJobInfo | null>;
+  /**
+   * Starts listening for the domain's job-completed event here (on a migration's source, before the job starts):
+   * after a post-copy switch it is the only place the completed job's figures exist. Ends by itself after `timeoutS`.
+   */
+  watchJobCompleted(vmId: string, timeoutS: number): JobCompletedWatch;
   /** libvirt's dirty-rate sampling (MiB/s); undefined when the host cannot measure it. */
   dirtyRateMiBs(vmId: string, seconds: number): Promise<number | undefined>;
   /** Runs `virsh migrate` to the end (it returns when libvirt finished, failed or was aborted). */
@@ -42,7 +57,7 @@ export interface HostOps {
   setMaxDowntime(vmId: string, ms: number): Promise<void>;
   switchToPostcopy(vmId: string): Promise<void>;
   resume(vmId: string): Promise<void>;
-  /** Destroys and undefines the VM's domain here; `removeFiles` also removes its directory (never for shared storage). */
+  /** Destroys and undefines the VM's domain here; `removeFiles` also removes its host-local directory (a shared-datastore disk stays). */
   removeDomain(vmId: string, removeFiles: boolean): Promise<void>;
   /** Copies the VM's disk to the same path on `target`, host to host (cold moves of copied storage). */
   copyDiskTo(vmId: string, target: HostRef, timeoutMs: number): Promise<void>;
@@ -64,6 +79,20 @@ export class LibvirtHostOps implements HostOps {
     const r = await this.x.exec(virshDomjobinfo(vmId, { completed }), { timeoutMs: 10_000 });
     if (r.code !== 0) return null;
     return parseDomjobinfo(r.stdout);
+  }
+
+  watchJobCompleted(vmId: string, timeoutS: number): JobCompletedWatch {
+    const c = jobCompletedEventCommands(vmId, timeoutS);
+    const result = this.x
+      .exec(c.watch, { timeoutMs: (timeoutS + 30) * 1000 })
+      .then((r) => parseJobCompletedEvent(r.stdout))
+      .catch(() => null);
+    return {
+      result,
+      stop: async () => {
+        await this.x.exec(c.stop, { timeoutMs: 10_000 }).catch(() => undefined);
+      },
+    };
   }
 
   async dirtyRateMiBs(vmId: string, seconds: number): Promise<number | undefined> {
@@ -103,7 +132,8 @@ export class LibvirtHostOps implements HostOps {
   }
 
   async removeDomain(vmId: string, removeFiles: boolean): Promise<void> {
-    if (removeFiles) return this.driver.deleteVm(vmId);
+    // The host-local VM directory only: a disk on the shared datastore is the VM's wherever it runs.
+    if (removeFiles) return this.driver.deleteVm(vmId, { removeSharedDisk: false });
     await this.x.exec(cmd.virshDestroy(vmId), { timeoutMs: 30_000 });
     await this.x.exec(cmd.virshUndefine(vmId), { timeoutMs: 30_000 });
   }

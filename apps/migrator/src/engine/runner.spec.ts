@@ -14,40 +14,76 @@ class FakeHostPair {
   calls: string[] = [];
   /** How the next migrate ends: after `ms`, ok or not; `hang` waits until aborted. */
   plan: { ok: boolean; ms: number; hang?: boolean } = { ok: true, ms: 30 };
+  /** A plan for one strategy's jobs (else `plan`). */
+  plans: Partial<Record<string, { ok: boolean; ms: number; hang?: boolean }>> = {};
   removed: string[] = [];
   private abortJob: (() => void) | null = null;
   jobRunning = false;
+  dirtyMiBs = 0.5;
+  /** What virsh migrate prints when the job is aborted (p2p on the lab: virsh's connection ends). */
+  abortMessage = 'error: End of file while reading data: : Input/output error';
+  /** Post-copy: the destination keeps no completed job (`Job type: None`), only the source's event has the figures. */
+  destinationKeepsStats = true;
+  /** The completed job's figures (destination's domjobinfo --completed and the source's job-completed event). */
+  completed: Partial<MigrationJobInfo> = {};
+  /** The running job's statistics by strategy (default: a job moving along). */
+  running: Partial<Record<string, Partial<MigrationJobInfo>>> = {};
+  strategy = '';
+  startedAt = 0;
+  abortsAt: number[] = [];
+  eventWatches = 0;
+  eventStops = 0;
+  private eventEnd: ((info: MigrationJobInfo | null) => void) | null = null;
 
   ops(h: HostRef): HostOps {
     const me = h.name as 'h1' | 'h2';
     const pair = this;
-    const info = (jobType: MigrationJobInfo['jobType']): MigrationJobInfo => ({ jobType, memoryProcessedBytes: 1e6 * Date.now() / 1e9, memoryRemainingBytes: 1e6, memoryTotalBytes: 256 * 2 ** 20, timeElapsedMs: 20, totalDowntimeMs: 12, dataProcessedBytes: 9e6, iteration: 2 });
+    const info = (jobType: MigrationJobInfo['jobType']): MigrationJobInfo => ({ jobType, memoryProcessedBytes: 1e6 * Date.now() / 1e9, memoryRemainingBytes: 1e6, memoryTotalBytes: 256 * 2 ** 20, timeElapsedMs: 20, totalDowntimeMs: 12, dataProcessedBytes: 9e6, iteration: 2, ...(jobType === 'Completed' ? pair.completed : (pair.running[pair.strategy] ?? {})) });
     return {
+      watchJobCompleted() {
+        pair.eventWatches++;
+        return {
+          result: new Promise<MigrationJobInfo | null>((resolve) => (pair.eventEnd = resolve)),
+          async stop() {
+            pair.eventStops++;
+            pair.eventEnd?.(null);
+          },
+        };
+      },
       async domainState(): Promise<DomainState> {
         return pair.on === me ? 'running' : 'absent';
       },
       async jobInfo(_vm: string, completed?: boolean) {
-        if (completed) return pair.on === me ? info('Completed') : null;
+        if (completed) return pair.on === me ? (pair.destinationKeepsStats ? info('Completed') : { jobType: 'None' }) : null;
         return pair.jobRunning && me === 'h1' ? info('Unbounded') : { jobType: 'None' };
       },
       async dirtyRateMiBs() {
-        return 0.5;
+        return pair.dirtyMiBs;
       },
       migrate(_vm: string, opts: VirshMigrateOptions): Promise<ExecResult> {
         pair.calls.push(`migrate ${opts.strategy} ${opts.storage} -> ${opts.targetAddress}`);
         pair.jobRunning = true;
+        pair.strategy = opts.strategy ?? 'precopy';
+        pair.startedAt = Date.now();
         return new Promise((resolve) => {
+          let done = false;
           const end = (ok: boolean, err = '') => {
+            if (done) return; // aborted already
+            done = true;
             pair.jobRunning = false;
             if (ok) pair.on = 'h2';
+            // The source's job-completed event: only for a job that completed.
+            if (ok) pair.eventEnd?.(info('Completed'));
             resolve({ code: ok ? 0 : 1, stdout: '', stderr: err });
           };
-          pair.abortJob = () => end(false, 'error: operation aborted: migration out job: canceled by client');
-          if (!pair.plan.hang) setTimeout(() => end(pair.plan.ok, pair.plan.ok ? '' : 'error: internal error: unable to connect to server'), pair.plan.ms);
+          pair.abortJob = () => end(false, pair.abortMessage);
+          const plan = pair.plans[pair.strategy] ?? pair.plan;
+          if (!plan.hang) setTimeout(() => end(plan.ok, plan.ok ? '' : 'error: internal error: unable to connect to server'), plan.ms);
         });
       },
       async abortJob() {
         pair.calls.push('domjobabort');
+        pair.abortsAt.push(Date.now() - pair.startedAt);
         pair.abortJob?.();
       },
       async setMaxDowntime(_vm: string, ms: number) {
@@ -115,7 +151,9 @@ describe('MigrationRunner', () => {
     const t = setup();
     await t.run();
     expect(t.pair.on).toBe('h2');
-    expect(t.pair.calls[0]).toBe('migrate precopy copy -> 10.254.7.12');
+    // the downtime limit before the job: a short migration would otherwise switch over under QEMU's default
+    expect(t.pair.calls.slice(0, 2)).toEqual(['downtime 300', 'migrate precopy copy -> 10.254.7.12']);
+    expect(t.pair.calls.filter((c) => c.startsWith('downtime'))).toEqual(['downtime 300']);
     expect(t.published.map((p) => p.kind).filter((k) => k !== 'progress')).toEqual(['started', 'completed']);
     const started = t.published[0].body;
     expect(started).toMatchObject({ strategy: 'precopy', dirtyRateMiBs: 0.5, bandwidthMiBs: 400 });
@@ -213,6 +251,110 @@ describe('MigrationRunner', () => {
     expect(t.pair.calls).toEqual([]);
     expect(t.pair.removed).toEqual(['h2+files']);
     expect(t.published[0].body.reason).toMatch(/^preparing h2 failed: storage 'shared'/);
+  });
+});
+
+describe('MigrationRunner: what the record keeps', () => {
+  const MiB = 2 ** 20;
+  // A random writer at 20 MiB/s: the probe's xbzrle pages overflow (figures of the bench's random/20MiBs/shared case).
+  const overflowing: Partial<MigrationJobInfo> = { pageSizeBytes: 4096, compressedBytes: 1535 * MiB, compressedPages: 396_547, compressionOverflows: 392_914, compressionCacheMisses: 16_543 };
+
+  it('post-copy: the destination keeps no completed job, the figures come from the source job-completed event', async () => {
+    const t = setup({ requestedStrategy: 'postcopy', storage: 'shared' });
+    t.pair.plan = { ok: true, ms: 30 };
+    t.pair.destinationKeepsStats = false;
+    t.pair.completed = { timeElapsedMs: 8200, totalDowntimeMs: 13, dataProcessedBytes: 199 * MiB, iteration: 3, postcopyRequests: 12, memoryBandwidthBytesPerSec: 27 * MiB };
+    await t.run();
+    expect(t.pair.eventWatches).toBe(1);
+    const done = t.published.find((p) => p.kind === 'completed')!.body;
+    expect(done).toMatchObject({ strategy: 'postcopy', totalTimeMs: 8200, downtimeMs: 13, dataTransferredBytes: 199 * MiB, iterations: 3 });
+    expect(t.updates.at(-1)!.actual).toMatchObject({ totalTimeMs: 8200, jobTimeMs: 8200, downtimeMs: 13, postcopyRequests: 12, bandwidthMiBs: 27 });
+    expect(done.stages.map((x: any) => x.stage)).toContain('stop-and-copy');
+    // the host it left keeps nothing of it: its host-local directory goes too (the shared disk is never asked for)
+    expect(t.pair.removed).toEqual(['h1+files']);
+  });
+
+  it('no completed statistics anywhere: the measured time, no made-up downtime or data', async () => {
+    const t = setup({ requestedStrategy: 'postcopy', storage: 'shared' });
+    t.pair.plan = { ok: true, ms: 40 };
+    t.pair.destinationKeepsStats = false;
+    const ops = t.deps.ops;
+    t.deps.ops = (h) => ({ ...ops(h), watchJobCompleted: () => ({ result: Promise.resolve(null), stop: async () => undefined }) });
+    await t.run();
+    const done = t.published.find((p) => p.kind === 'completed')!.body;
+    expect(done.totalTimeMs).toBeGreaterThanOrEqual(30);
+    expect(done.totalTimeMs).not.toBe(20); // the running job's last poll says 20 ms: not the job's figure
+    expect(done.downtimeMs).toBeUndefined();
+    expect(done.dataTransferredBytes).toBeUndefined();
+  });
+
+  it('a probe whose statistics are conclusive at once: switched within the first polls, not after the planned probe time', async () => {
+    const t = setup({ bandwidthMiBs: 20, storage: 'shared' });
+    t.pair.dirtyMiBs = 67;
+    t.pair.running = { compressed: overflowing };
+    t.pair.plans = { compressed: { ok: true, ms: 0, hang: true } }; // the probe only ends when aborted
+    const started = Date.now();
+    await t.run();
+    expect(t.pair.calls.filter((c) => c.startsWith('migrate'))).toEqual(['migrate compressed shared -> 10.254.7.12', 'migrate auto-converge shared -> 10.254.7.12']);
+    expect(t.pair.abortsAt).toHaveLength(1);
+    expect(t.pair.abortsAt[0]).toBeLessThan(1000);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(t.pair.on).toBe('h2');
+  });
+
+  it('after a probe switch: the prediction made with what the probe measured, the total = probe + second job, the probe as a stage', async () => {
+    const t = setup({ bandwidthMiBs: 20, storage: 'shared' });
+    t.pair.dirtyMiBs = 67;
+    t.pair.running = { compressed: overflowing, 'auto-converge': { autoConvergeThrottlePercent: 50 } };
+    t.pair.plan = { ok: true, ms: 120 };
+    t.pair.completed = { timeElapsedMs: 68_900, totalDowntimeMs: 68 };
+    await t.run();
+    const started = t.published.find((p) => p.kind === 'started')!.body;
+    expect(started.strategy).toBe('compressed');
+    const switched = t.updates.find((u) => u.strategy === 'auto-converge')!;
+    const measured = (switched.predictions as any[]).find((p) => p.strategy === 'auto-converge');
+    expect(measured.totalTimeMs).toBeGreaterThan(0);
+    // The record's predictions are the ones made with the probe's figures: xbzrle's ratio is measured, no longer assumed.
+    const compBefore = (t.updates[0].predictions as any[]).find((p) => p.strategy === 'compressed');
+    const compAfter = (switched.predictions as any[]).find((p) => p.strategy === 'compressed');
+    expect(compBefore.assumed).toBeDefined();
+    expect(compAfter.assumed).toBeUndefined();
+    const done = t.published.find((p) => p.kind === 'completed')!.body;
+    const actual = t.updates.at(-1)!.actual!;
+    expect(actual.probeMs).toBeGreaterThan(0);
+    expect(actual.jobTimeMs).toBe(68_900);
+    expect(done.totalTimeMs).toBe(actual.probeMs! + 68_900);
+    expect(done.strategy).toBe('auto-converge');
+    expect(done.predictedTotalTimeMs).toBe(actual.probeMs! + measured.totalTimeMs);
+    expect(actual.totalTimeError).toBeCloseTo((done.totalTimeMs - done.predictedTotalTimeMs) / done.predictedTotalTimeMs, 6);
+    expect(done.stages.map((x: any) => x.stage)).toEqual(['reservation', 'probe', 'pre-copy', 'stop-and-copy', 'commitment', 'activation']);
+    expect(switched.strategyReason).toMatch(/; then Switch to auto-converge/);
+  });
+
+  it('a timeout abort is recorded as the timeout, not as the "End of file" virsh prints after domjobabort', async () => {
+    const t = setup();
+    t.deps.cfg = { ...t.deps.cfg, progressTimeoutS: 0.05 };
+    t.pair.plan = { ok: true, ms: 0, hang: true };
+    const ops = t.deps.ops;
+    t.deps.ops = (h) => ({ ...ops(h), jobInfo: async () => ({ jobType: 'Unbounded', memoryProcessedBytes: 5, memoryRemainingBytes: 1, memoryTotalBytes: 10 }) });
+    await t.run();
+    const f = t.published.find((p) => p.kind === 'failed')!.body;
+    expect(f.reason).toMatch(/^progress timeout \(abort\): no data moved for 0.05 s, the job was aborted; the source still runs the VM/);
+    expect(f.reason).not.toMatch(/End of file/);
+    expect(t.updates.at(-1)).toMatchObject({ state: 'failed' });
+  });
+
+  it("a user's cancel is recorded as cancelled with its reason, without virsh's \"End of file\"", async () => {
+    let n = 0;
+    const t = setup({}, () => (++n > 2 ? 'cancel' : null));
+    t.pair.plan = { ok: true, ms: 0, hang: true };
+    await t.run();
+    const f = t.published.find((p) => p.kind === 'failed')!.body;
+    expect(f).toMatchObject({ cancelled: true });
+    expect(f.reason).toMatch(/^cancelled by a user \(the job was aborted\); the source still runs the VM/);
+    expect(f.reason).not.toMatch(/End of file/);
+    expect(t.updates.at(-1)).toMatchObject({ state: 'cancelled', error: f.reason });
+    expect(t.pair.eventStops).toBe(1); // no event comes for an aborted job: the listener is ended
   });
 });
 

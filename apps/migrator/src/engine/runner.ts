@@ -1,15 +1,19 @@
 import type { ConcreteStrategy, EventBody, MigrationStage, Subjects } from '@minicloud/contracts';
 import type { DomainState, MigrationJobInfo, VirshMigrateOptions } from '@minicloud/hypervisor';
-import { afterProbe, chooseStrategy, CostInputs, predict, predictionError, StrategyChoice } from '@minicloud/migration';
+import { afterProbe, chooseStrategy, CostInputs, learnedInputs, MigrationHistory, predict, StrategyChoice } from '@minicloud/migration';
+import type { Prediction } from '@minicloud/migration';
 import type { MigratorConfig } from '../config/config';
 import type { MigrationRecord } from '../persistence/entities';
 import type { HostOps, HostRef } from './host-ops';
 import { completionTimeoutMs } from './limits';
+import { actualFigures, completedJobFigures, endReason } from './outcome';
 import { settle, Side } from './settle';
 
 const MiB = 1024 * 1024;
 /** Force-complete without post-copy: QEMU's largest downtime limit, so the next round stops the guest and sends the rest. */
 const PAUSE_AND_COPY_DOWNTIME_MS = 2_000_000;
+/** How long after a successful `virsh migrate` the source's job-completed event may still arrive. */
+const COMPLETED_EVENT_GRACE_MS = 5_000;
 
 export type Control = 'cancel' | 'force-complete' | null;
 
@@ -20,8 +24,8 @@ export interface RunnerDeps {
   ops(host: HostRef): HostOps;
   /** Asks the provisioner to put the VM's files on the target (throws with the reason). */
   prepare(vmId: string, targetHostId: string, storage: 'shared' | 'copy'): Promise<void>;
-  /** Observed bandwidth of past migrations from source to target (MiB/s), if any. */
-  history(sourceHostId: string, targetHostId: string): Promise<number | undefined>;
+  /** What past migrations teach the cost model: the path's bandwidth and fixed costs, the VM's non-zero memory and disk. */
+  history(sourceHostId: string, targetHostId: string, vmId: string): Promise<MigrationHistory | undefined>;
   update(id: string, patch: Partial<MigrationRecord>): Promise<void>;
   /** Writes this owner's heartbeat and returns the control a user asked for (if any). */
   heartbeat(id: string): Promise<Control>;
@@ -43,8 +47,19 @@ interface JobOutcome {
   /** The probe judged xbzrle useless: the job was aborted to restart with another strategy. */
   switchTo: ConcreteStrategy | null;
   switchReason: string;
+  /** With switchTo: every strategy's prediction made with what the probe measured. */
+  switchPredictions?: Prediction[];
   lastInfo: MigrationJobInfo | null;
+  /** The completed job's statistics from the source's job-completed event (live jobs that succeeded). */
+  completedEvent?: MigrationJobInfo | null;
   forced: boolean;
+}
+
+/** `p`'s value, or `fallback` when it takes longer than `ms`. */
+function within<T>(p: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 /** libvirt's message without virsh's `--verbose` progress (`Migration: [ 42 %]`, separated by carriage returns). */
@@ -108,7 +123,7 @@ export class MigrationRunner {
     try {
       await this.d.prepare(r.vmId, tgt.id, r.storage);
     } catch (err) {
-      await this.cleanup(to, r.storage, 'target');
+      await this.cleanup(to, 'target');
       return this.fail(`preparing ${tgt.name} failed: ${(err as Error).message}`, r.sourceHostId, false);
     }
     return live ? this.runLive(src, tgt, so, to) : this.runCold(src, tgt, so, to);
@@ -148,14 +163,17 @@ export class MigrationRunner {
     const r = this.rec;
     const maxDowntimeMs = r.maxDowntimeMs ?? this.d.cfg.defaultMaxDowntimeMs;
     const dirty = await so.dirtyRateMiBs(r.vmId, this.d.cfg.dirtyRateSampleS).catch(() => undefined);
-    const hist = r.bandwidthMiBs ? undefined : await this.d.history(src.id, tgt.id).catch(() => undefined);
-    const bandwidthMiBs = r.bandwidthMiBs ?? hist ?? this.d.cfg.defaultBandwidthMiBs;
-    const bwWhy = r.bandwidthMiBs ? 'the requested cap' : hist ? `past migrations ${src.name} → ${tgt.name}` : 'the default (no history between these hosts)';
+    const hist = await this.d.history(src.id, tgt.id, r.vmId).catch(() => undefined);
+    const histMiBs = hist?.bandwidthBytesPerSec ? Math.round((hist.bandwidthBytesPerSec / MiB) * 10) / 10 : undefined;
+    const bandwidthMiBs = r.bandwidthMiBs ?? histMiBs ?? this.d.cfg.defaultBandwidthMiBs;
+    const bwWhy = r.bandwidthMiBs ? 'the requested cap' : histMiBs ? `past migrations ${src.name} → ${tgt.name}` : 'the default (no history between these hosts)';
     const inputs: CostInputs = {
       memoryBytes: r.memoryMiB * MiB,
       dirtyRateBytesPerSec: (dirty ?? 0) * MiB,
       bandwidthBytesPerSec: bandwidthMiBs * MiB,
       maxDowntimeMs,
+      // U, S, O, Z from past migrations (the model's defaults without), W from the dirty-rate sample
+      ...learnedInputs(hist, { memoryBytes: r.memoryMiB * MiB, storage: r.storage, dirtyRateBytesPerSec: dirty === undefined ? undefined : dirty * MiB, sampleSeconds: this.d.cfg.dirtyRateSampleS }),
     };
     let choice: StrategyChoice;
     if (r.requestedStrategy === 'auto') {
@@ -168,7 +186,9 @@ export class MigrationRunner {
     let strategy = choice.strategy;
     const chosen = choice.predictions.find((p) => p.strategy === strategy);
     const startedAt = this.now();
-    this.mark('pre-copy', startedAt);
+    // A probe (auto, xbzrle's ratio unknown) is a stage of its own: kept, the migration goes on as pre-copy.
+    const firstStage: MigrationStage = choice.probe ? 'probe' : 'pre-copy';
+    this.mark(firstStage, startedAt);
     await this.save({
       strategy,
       strategyReason: reason,
@@ -177,7 +197,7 @@ export class MigrationRunner {
       bandwidthAssumedMiBs: bandwidthMiBs,
       predictedTotalMs: chosen?.totalTimeMs ?? null,
       predictedDowntimeMs: chosen?.downtimeMs ?? null,
-      stage: 'pre-copy',
+      stage: firstStage,
       stages: this.stages,
       startedAt: new Date(startedAt),
     });
@@ -202,10 +222,25 @@ export class MigrationRunner {
       const st = await to.domainState(r.vmId).catch(() => 'nostate' as DomainState);
       if (st !== 'absent') await to.removeDomain(r.vmId, false).catch(() => undefined);
       strategy = out.switchTo;
-      const again = choice.predictions.find((p) => p.strategy === strategy);
-      await this.save({ strategy, strategyReason: `${reason}; then ${out.switchReason}`, predictedTotalMs: again?.totalTimeMs ?? null, predictedDowntimeMs: again?.downtimeMs ?? null });
-      this.d.log('log', 'probe: switching strategy', { migrationId: r.id, strategy, why: out.switchReason });
+      // The client waits for the probe and the second job: the prediction is the probe's time so far plus the new
+      // strategy's, predicted with what the probe measured (its xbzrle ratio and throttle effect).
+      const secondAt = this.now();
+      const probeMs = secondAt - startedAt;
+      const predictions = out.switchPredictions ?? choice.predictions;
+      const again = predictions.find((p) => p.strategy === strategy);
+      this.mark('pre-copy', secondAt);
+      await this.save({
+        strategy,
+        strategyReason: `${reason}; then ${out.switchReason}`,
+        predictions: predictions as unknown[],
+        predictedTotalMs: again?.totalTimeMs !== undefined ? probeMs + again.totalTimeMs : null,
+        predictedDowntimeMs: again?.downtimeMs ?? null,
+        stage: 'pre-copy',
+        stages: this.stages,
+      });
+      this.d.log('log', 'probe: switching strategy', { migrationId: r.id, strategy, why: out.switchReason, probeMs });
       out = await this.job(so, src, tgt, strategy, maxDowntimeMs, startedAt, null);
+      return this.finish(src, tgt, so, to, out, strategy, startedAt, true, probeMs);
     }
     await this.finish(src, tgt, so, to, out, strategy, startedAt, true);
   }
@@ -238,13 +273,22 @@ export class MigrationRunner {
     };
     let finished = false;
     let result: { code: number | null; stdout: string; stderr: string } = { code: null, stdout: '', stderr: '' };
+    // Listen for the source's job-completed event before the job starts (libvirt does not replay events): after a
+    // post-copy switch it is the only place the completed job's figures exist.
+    const watch = so.watchJobCompleted(r.vmId, Math.ceil((deadline + 180_000) / 1000));
+    // The downtime limit before the job starts (QEMU keeps it as a migration parameter): set at the first poll only,
+    // a short migration (an idle guest moves in about a second) switches over under QEMU's default 300 ms or under
+    // what a previous force-complete left. A failure here is retried once the job exists.
+    let downtimeSet = await so
+      .setMaxDowntime(r.vmId, maxDowntimeMs)
+      .then(() => true)
+      .catch(() => false);
     const exec = so
       .migrate(r.vmId, opts, deadline + 60_000)
       .then((x) => (result = x))
       .catch((err) => (result = { code: null, stdout: '', stderr: String((err as Error)?.message ?? err) }))
       .finally(() => (finished = true));
     const out: JobOutcome = { ok: false, error: '', control: null, timedOut: null, switchTo: null, switchReason: '', lastInfo: null, forced: false };
-    let downtimeSet = false;
     let lastMoveAt = this.now();
     let lastProcessed = -1;
     let aborting = false;
@@ -265,7 +309,7 @@ export class MigrationRunner {
           lastProcessed = processed;
           lastMoveAt = this.now();
         }
-        const stage: MigrationStage = 'pre-copy';
+        const stage: MigrationStage = probe ? 'probe' : 'pre-copy';
         await this.d
           .publishProgress({
             migrationId: r.id,
@@ -311,15 +355,23 @@ export class MigrationRunner {
         }
         continue;
       }
-      if (probe && out.lastInfo && now - jobStart >= probe.seconds * 1000) {
+      if (probe && out.lastInfo) {
+        // Every poll's statistics go through afterProbe: it decides as soon as they are conclusive (xbzrle has
+        // encoded pages), not only once the planned probe time passed; inconclusive, the probe goes on.
         const verdict = afterProbe(probe.inputs, out.lastInfo, { allowPostcopy: cfg.allowPostcopy });
-        // Inconclusive (nothing encoded yet): keep probing until the evidence is there.
-        if (verdict.conclusive) probe = null;
-        if (verdict.conclusive && verdict.strategy !== strategy) {
-          out.switchTo = verdict.strategy;
-          out.switchReason = verdict.reason;
-          aborting = true;
-          await so.abortJob(r.vmId).catch(() => undefined);
+        if (verdict.conclusive) {
+          probe = null;
+          this.d.log('log', 'probe: conclusive', { migrationId: r.id, afterMs: now - jobStart, keep: verdict.strategy === strategy, why: verdict.reason });
+          if (verdict.strategy === strategy) {
+            this.mark('pre-copy', now);
+            await this.save({ stage: 'pre-copy', stages: this.stages });
+          } else {
+            out.switchTo = verdict.strategy;
+            out.switchReason = verdict.reason;
+            out.switchPredictions = verdict.predictions;
+            aborting = true;
+            await so.abortJob(r.vmId).catch(() => undefined);
+          }
         }
       }
     }
@@ -327,6 +379,8 @@ export class MigrationRunner {
     out.ok = result.code === 0;
     out.error = out.ok ? '' : libvirtMessage(`${result.stderr}\n${result.stdout}`) || `virsh migrate ended with code ${result.code}`;
     if (out.switchTo && out.ok) out.switchTo = null; // it finished before the abort landed
+    if (out.ok) out.completedEvent = await within(watch.result, COMPLETED_EVENT_GRACE_MS, null);
+    await watch.stop().catch(() => undefined);
     return out;
   }
 
@@ -367,36 +421,29 @@ export class MigrationRunner {
   }
 
   /** Settles by asking both hosts, cleans the other host, publishes the outcome. */
-  private async finish(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps, out: JobOutcome, strategy: ConcreteStrategy, startedAt: number, wasRunning: boolean): Promise<void> {
+  private async finish(src: HostRef, tgt: HostRef, so: HostOps, to: HostOps, out: JobOutcome, strategy: ConcreteStrategy, startedAt: number, wasRunning: boolean, probeMs?: number): Promise<void> {
     const r = this.rec;
     const endedAt = this.now();
     const [s, t] = await Promise.all([so.domainState(r.vmId).catch(() => 'nostate' as DomainState), to.domainState(r.vmId).catch(() => 'nostate' as DomainState)]);
     const verdict = settle(s, t, out.ok, wasRunning);
     this.d.log(verdict.lost ? 'error' : 'log', 'migration settled', { migrationId: r.id, vmOn: verdict.vmOn, why: verdict.why, ok: out.ok });
-    // The other host keeps nothing: with copied disks its copy (pre-created disk, or the source's disk after the
-    // move) always goes, even when no domain is left there; with shared storage only a leftover domain is undefined.
+    // The other host keeps nothing of the VM: a leftover domain and its VM directory (console log, seed ISO and, with
+    // copied disks, its copy: the pre-created disk, or the source's disk after the move). A shared disk never goes.
     const loser: Side = verdict.vmOn === 'source' ? 'target' : 'source';
-    if (!verdict.lost && (r.storage === 'copy' || verdict.cleanup === loser)) await this.cleanup(loser === 'source' ? so : to, r.storage, loser);
+    if (!verdict.lost) await this.cleanup(loser === 'source' ? so : to, loser);
     const keep = verdict.vmOn === 'source' ? so : to;
     if (verdict.resume) await keep.resume(r.vmId).catch((err) => this.d.log('warn', 'resume failed', { migrationId: r.id, err: String(err) }));
     if (verdict.vmOn === 'target' && !verdict.lost) {
       // Commitment: the destination confirmed it runs the VM (or holds the stopped one); activation follows.
-      const stats = wasRunning ? ((await to.jobInfo(r.vmId, true).catch(() => null)) ?? out.lastInfo) : null;
-      const downtimeMs = stats?.totalDowntimeMs;
+      // The destination's completed job; after a post-copy switch it has none (`Job type: None`): the source's
+      // job-completed event has them.
+      const figures = completedJobFigures(wasRunning ? await to.jobInfo(r.vmId, true).catch(() => null) : null, out.completedEvent ?? null, out.lastInfo);
+      const actual = actualFigures(figures, endedAt - startedAt - (probeMs ?? 0), probeMs, r.predictedTotalMs);
+      const { totalTimeMs, downtimeMs } = actual;
       if (downtimeMs !== undefined) this.mark('stop-and-copy', endedAt - downtimeMs);
       this.mark('commitment', endedAt);
       this.mark('activation', this.now());
-      const totalTimeMs = stats?.timeElapsedMs ?? endedAt - startedAt;
-      const actual = {
-        totalTimeMs,
-        downtimeMs,
-        dataTransferredBytes: stats?.dataProcessedBytes ?? stats?.memoryProcessedBytes,
-        iterations: stats?.iteration,
-        compressedBytes: stats?.compressedBytes,
-        compressionCacheMisses: stats?.compressionCacheMisses,
-        bandwidthMiBs: stats?.memoryBandwidthBytesPerSec ? stats.memoryBandwidthBytesPerSec / MiB : undefined,
-        totalTimeError: r.predictedTotalMs ? predictionError(r.predictedTotalMs, totalTimeMs) : undefined,
-      };
+      if (wasRunning && figures.from !== 'destination') this.d.log('log', 'completed job figures', { migrationId: r.id, from: figures.from });
       await this.save({ state: 'completed', stage: 'activation', stages: this.stages, actual, finishedAt: new Date(), vmHostId: tgt.id, error: out.forced ? 'force-completed' : null });
       await this.d.publishCompleted({
         migrationId: r.id,
@@ -410,6 +457,8 @@ export class MigrationRunner {
         iterations: actual.iterations,
         compressedBytes: actual.compressedBytes,
         compressionCacheMisses: actual.compressionCacheMisses,
+        postcopyRequests: actual.postcopyRequests,
+        probeMs: actual.probeMs,
         predictedTotalTimeMs: r.predictedTotalMs ?? undefined,
         predictedDowntimeMs: r.predictedDowntimeMs ?? undefined,
         stages: this.stages,
@@ -418,13 +467,16 @@ export class MigrationRunner {
       this.d.log('log', 'migration completed', { migrationId: r.id, vmId: r.vmId, to: tgt.name, ...actual });
       return;
     }
-    const why = out.control === 'cancel'
-      ? `cancelled by a user; ${verdict.why}`
-      : out.timedOut
-        ? `${out.timedOut} timeout (${this.d.cfg.timeoutAction}); ${verdict.why}${out.error ? `; libvirt: ${out.error}` : ''}`
-        : verdict.lost
-          ? `${verdict.why}: an operator must look${out.error ? `; libvirt: ${out.error}` : ''}`
-          : `${out.error || 'migration did not complete'}; ${verdict.why}`;
+    const cfg = this.d.cfg;
+    const why = endReason({
+      control: out.control === 'cancel' ? 'cancel' : null,
+      timedOut: out.timedOut,
+      timeoutAction: cfg.timeoutAction,
+      timeoutS: out.timedOut === 'progress' ? cfg.progressTimeoutS : out.timedOut === 'completion' ? completionTimeoutMs(r.memoryMiB, cfg.completionBaseS, cfg.completionPerGiBS) / 1000 : undefined,
+      error: out.error,
+      lost: verdict.lost,
+      settled: verdict.why,
+    });
     return this.fail(why, verdict.vmOn === 'source' ? src.id : tgt.id, out.control === 'cancel');
   }
 
@@ -434,9 +486,9 @@ export class MigrationRunner {
     await this.d.update(this.rec.id, patch);
   }
 
-  private async cleanup(ops: HostOps, storage: 'shared' | 'copy', side: Side): Promise<void> {
+  private async cleanup(ops: HostOps, side: Side): Promise<void> {
     try {
-      await ops.removeDomain(this.rec.vmId, storage === 'copy');
+      await ops.removeDomain(this.rec.vmId, true);
     } catch (err) {
       this.d.log('warn', 'cleaning the other host failed', { migrationId: this.rec.id, side, err: String((err as Error)?.message ?? err) });
     }

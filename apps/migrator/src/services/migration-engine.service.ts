@@ -103,7 +103,7 @@ export class MigrationEngineService implements OnApplicationBootstrap, OnApplica
       prepare: async (vmId, targetHostId, storage) => {
         await this.bus.request<VmPrepareMigrationReply>(Rpc.VmPrepareMigration, { vmId, targetHostId, storage }, 600_000);
       },
-      history: (s, t) => this.repo.observedBandwidth(s, t),
+      history: (s, t, vmId) => this.repo.migrationHistory(s, t, vmId),
       update: (id, patch) => this.repo.update(id, patch),
       heartbeat: (id) => this.repo.heartbeat(id, this.owner),
       publishStarted: async (e) => void (await this.bus.publish(Subjects.MigrationStarted, e)),

@@ -17,8 +17,11 @@ export type MigrationOrigin = (typeof MigrationOrigins)[number];
 /** requested → planned → running → completed | failed | cancelled (failed/cancelled also straight from requested/planned). */
 export const MigrationStates = ['requested', 'planned', 'running', 'completed', 'failed', 'cancelled'] as const;
 export type MigrationState = (typeof MigrationStates)[number];
-/** The stages of a live migration, as the literature names them. */
-export const MigrationStages = ['reservation', 'pre-copy', 'stop-and-copy', 'commitment', 'activation'] as const;
+/**
+ * The stages of a live migration, as the literature names them, plus `probe`: `auto` first runs xbzrle to measure how
+ * well it compresses, then keeps it (pre-copy goes on) or aborts it and starts again with another strategy.
+ */
+export const MigrationStages = ['reservation', 'probe', 'pre-copy', 'stop-and-copy', 'commitment', 'activation'] as const;
 export type MigrationStage = (typeof MigrationStages)[number];
 export const MigrationControlActions = ['cancel', 'force-complete'] as const;
 export type MigrationControlAction = (typeof MigrationControlActions)[number];
@@ -241,6 +244,14 @@ export class MigrationCompletedEvent extends BusEvent {
 
   @IsOptional() @IsNumber() @Min(0)
   compressionCacheMisses?: number;
+
+  /** Pages the destination asked for after a post-copy switch. */
+  @IsOptional() @IsInt() @Min(0)
+  postcopyRequests?: number;
+
+  /** `auto`'s compressed probe that was aborted for another strategy: its part of totalTimeMs (the rest is the job that moved the VM). */
+  @IsOptional() @IsNumber() @Min(0)
+  probeMs?: number;
 
   @IsOptional() @IsNumber() @Min(0)
   predictedTotalTimeMs?: number;
