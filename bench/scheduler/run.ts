@@ -3,8 +3,10 @@
  * Postgres claims) placing N requests of mixed sizes on simulated hosts. The "host driver" here is a
  * SIMULATION (`sim`): it only records the placements it receives on vm.scheduled; nothing is built.
  *
- *   npm run build && node -r ./tools/register-paths.js dist/bench/scheduler/run.js [--requests 50000]
- *     [--hosts 1000,10000] [--replicas 1,3] [--policy pack]
+ *   bash bench/scheduler/run.sh [--requests 50000] [--hosts 1000,10000] [--replicas 1,3] [--policy least-loaded,pack]
+ *     [--cpu-prof DIR]
+ *
+ * run.sh builds the bench and the scheduler it runs into dist/.bench-scheduler (never over the shared dist/).
  *
  * Prints one row per scenario: placements/s, decision latency p50/p99, overcommitted hosts (must be 0),
  * requests lost (must be 0), and hosts used against the lower bound (total demand ÷ host capacity).
@@ -13,14 +15,17 @@ import 'reflect-metadata';
 import { ChildProcess, spawn } from 'child_process';
 import { randomUUID } from 'crypto';
 import { join } from 'path';
+import { loadavg } from 'os';
 import { Client } from 'pg';
 import { Bus } from '@minicloud/messaging';
 import { makeEvent, Subjects } from '@minicloud/contracts';
 import { freePort, startNats, waitForPort } from '../../test/support/nats-server';
 import { createTestDatabase } from '../../test/support/database';
 
-const ROOT = join(__dirname, '..', '..', '..');
-const MAIN = join(ROOT, 'dist', 'apps', 'scheduler', 'src', 'main.js');
+/** This file runs as dist/.bench-scheduler/bench/scheduler/run.js; the scheduler beside it in the same private build. */
+const ROOT = join(__dirname, '..', '..', '..', '..');
+const MAIN = join(__dirname, '..', '..', 'apps', 'scheduler', 'src', 'main.js');
+const PATHS = './bench/scheduler/register-paths.js';
 
 /** Simulated hosts: all alike (48 cores, 256 GiB, 4 TiB); default ratios (CPU 4.0, RAM 1.0, disk 1.0). */
 const HOST = { cpus: 48, memoryMiB: 256 * 1024, diskGiB: 4096 };
@@ -64,6 +69,8 @@ interface Row {
   lost: number;
   hostsUsed: number;
   lowerBound: number;
+  /** The machine's 1-minute load average at the end of the scenario (other work on it skews the figures). */
+  load: number;
 }
 
 async function scenario(hosts: number, replicas: number, policy: string, requests: number): Promise<Row> {
@@ -77,7 +84,9 @@ async function scenario(hosts: number, replicas: number, policy: string, request
     const start = async () => {
       const port = await freePort();
       const out: string[] = [];
-      const proc = spawn(process.execPath, ['-r', './tools/register-paths.js', MAIN], {
+      const prof = arg('cpu-prof', '');
+      const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', join(prof, `${hosts}h-${replicas}r-${policy}`)] : [];
+      const proc = spawn(process.execPath, [...nodeArgs, '-r', PATHS, MAIN], {
         cwd: ROOT,
         env: {
           ...process.env,
@@ -198,7 +207,8 @@ async function scenario(hosts: number, replicas: number, policy: string, request
     const stats = procs
       .map((p) => p.out.join('').split('\n').find((l) => l.includes('"decision stats"')))
       .filter((l): l is string => !!l)
-      .map((l) => JSON.parse(l) as { count: number; p50: number; p99: number });
+      .map((l) => JSON.parse(l) as { count: number; p50: number; p99: number; counters?: Record<string, number> });
+    for (const s of stats) process.stderr.write(`  replica: ${JSON.stringify({ count: s.count, p50: s.p50, p99: s.p99, ...s.counters })}\n`);
     const total = stats.reduce((a, s) => a + s.count, 0) || 1;
     const p50 = stats.reduce((a, s) => a + s.p50 * s.count, 0) / total;
     const p99 = Math.max(0, ...stats.map((s) => s.p99));
@@ -218,6 +228,7 @@ async function scenario(hosts: number, replicas: number, policy: string, request
       lost,
       hostsUsed: perHost.size,
       lowerBound,
+      load: loadavg()[0],
     };
   } finally {
     for (const { proc } of procs) if (proc.exitCode === null) proc.kill('SIGKILL');
@@ -232,9 +243,9 @@ async function main() {
   const requests = Number(arg('requests', '50000'));
   const hostsList = arg('hosts', '1000,10000').split(',').map(Number);
   const replicasList = arg('replicas', '1,3').split(',').map(Number);
-  const policy = arg('policy', 'pack');
+  const policies = arg('policy', 'least-loaded,pack').split(',');
   const rows: Row[] = [];
-  for (const hosts of hostsList) {
+  for (const policy of policies) for (const hosts of hostsList) {
     for (const replicas of replicasList) {
       process.stderr.write(`scenario: ${hosts} sim hosts, ${replicas} scheduler replica(s), policy ${policy}, ${requests} requests...\n`);
       const r = await scenario(hosts, replicas, policy, requests);
@@ -242,8 +253,8 @@ async function main() {
       process.stderr.write(`  ${JSON.stringify(r)}\n`);
     }
   }
-  const head = ['sim hosts', 'replicas', 'policy', 'placed', 'failed', 'seconds', 'placements/s', 'p50 ms', 'p99 ms', 'overcommitted', 'lost', 'hosts used', 'lower bound'];
-  const body = rows.map((r) => [r.hosts, r.replicas, r.policy, r.placed, r.failed + r.queued, r.seconds.toFixed(1), r.perSecond.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.overcommitted, r.lost, r.hostsUsed, r.lowerBound].map(String));
+  const head = ['sim hosts', 'replicas', 'policy', 'placed', 'failed', 'seconds', 'placements/s', 'p50 ms', 'p99 ms', 'overcommitted', 'lost', 'hosts used', 'lower bound', 'load'];
+  const body = rows.map((r) => [r.hosts, r.replicas, r.policy, r.placed, r.failed + r.queued, r.seconds.toFixed(1), r.perSecond.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.overcommitted, r.lost, r.hostsUsed, r.lowerBound, r.load.toFixed(1)].map(String));
   const width = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padStart(width[i])).join('  ');
   process.stdout.write(`\nscheduler benchmark (${requests} requests of mixed sizes; host driver: sim, records placements only)\n`);

@@ -20,7 +20,11 @@ type Preempt = EventOf<typeof Subjects.VmPreemptRequested>;
 jest.setTimeout(180_000);
 
 const ROOT = join(__dirname, '..', '..', '..');
-const MAIN = join(ROOT, 'dist', 'apps', 'scheduler', 'src', 'main.js');
+// SCHEDULER_TEST_BUILD=bench: the scheduler of the benchmark's private build (bash bench/scheduler/run.sh --build-only
+// or `npx tsc -p bench/scheduler/tsconfig.json`), to test a change without rebuilding the shared dist/.
+const PRIVATE = process.env.SCHEDULER_TEST_BUILD === 'bench';
+const MAIN = PRIVATE ? join(ROOT, 'dist', '.bench-scheduler', 'apps', 'scheduler', 'src', 'main.js') : join(ROOT, 'dist', 'apps', 'scheduler', 'src', 'main.js');
+const PATHS = PRIVATE ? './bench/scheduler/register-paths.js' : './tools/register-paths.js';
 
 let bed: SchedulerTestBed;
 let pg: Client;
@@ -54,7 +58,7 @@ beforeAll(async () => {
   const start = async () => {
     const port = await freePort();
     const out: string[] = [];
-    const proc = spawn(process.execPath, ['-r', './tools/register-paths.js', MAIN], {
+    const proc = spawn(process.execPath, ['-r', PATHS, MAIN], {
       cwd: ROOT,
       env: {
         ...process.env,

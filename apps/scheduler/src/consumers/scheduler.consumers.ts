@@ -7,6 +7,7 @@ import { SchedulerConfig } from '../services/config';
 import { HostRegistryService } from '../services/host-registry.service';
 import { MigrationHoldService } from '../services/migration-hold.service';
 import { SchedulingService } from '../services/scheduling.service';
+import { BatchPlacementService } from '../services/batch-placement.service';
 import { SCHEDULER_CONFIG } from '../services/tokens';
 
 /** Starts the scheduler's durable consumers (one filter subject each); returning from a handler acks. */
@@ -16,6 +17,7 @@ export class SchedulerConsumers implements OnApplicationBootstrap {
     @Inject(Bus) private readonly bus: Bus,
     @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
     private readonly scheduling: SchedulingService,
+    private readonly batches: BatchPlacementService,
     private readonly release: ClaimReleaseService,
     private readonly registry: HostRegistryService,
     private readonly migrations: MigrationHoldService,
@@ -32,8 +34,13 @@ export class SchedulerConsumers implements OnApplicationBootstrap {
     await this.bus.consume(Subjects.VmMetrics, { durable: Durables.vmMetrics, concurrency: 4, maxDeliver: 2 }, async (e) => {
       await this.registry.onVmMetrics(e);
     });
-    await this.bus.consume(Subjects.VmRequested, { durable: Durables.vmRequested, concurrency: this.cfg.concurrency }, async (e) => {
-      await this.scheduling.handleVmRequested(e);
+    // Batches: the requests that arrive while one batch is decided form the next (up to batchMax), so twice
+    // that many may be in flight; one by one (batchMax 1) with the configured concurrency.
+    const batched = this.cfg.batchMax > 1;
+    const inFlight = batched ? Math.max(this.cfg.concurrency, 2 * this.cfg.batchMax) : this.cfg.concurrency;
+    await this.bus.consume(Subjects.VmRequested, { durable: Durables.vmRequested, concurrency: inFlight }, async (e) => {
+      if (batched) await this.batches.submit(e);
+      else await this.scheduling.handleVmRequested(e);
     });
     await this.bus.consume(Subjects.VmStateChanged, { durable: Durables.vmStateChanged }, async (e) => {
       await this.release.onVmStateChanged(Durables.vmStateChanged, e);

@@ -21,6 +21,9 @@ export class HostCache {
   private lastFull = 0;
   private inflight: Promise<void> | null = null;
   maxAgeMs = 200;
+  /** Ids of the rows put since `logBase` (a change feed for the batch planner's short lists). */
+  private log: string[] = [];
+  private logBase = 0;
 
   constructor(
     private readonly db: DataSource,
@@ -46,17 +49,32 @@ export class HostCache {
     if (this.inflight && !fresh) return this.inflight;
     while (this.inflight) await (this.inflight as Promise<void>).catch(() => undefined);
     this.inflight = (async () => {
-      const full = Date.now() - this.lastFull > FULL_REFRESH_MS;
-      const rows = full ? await this.hosts.list(this.db.manager) : await this.hosts.changedSince(this.db.manager, Math.max(0, this.maxSeq - LOOKBACK));
-      if (full) {
-        this.byId = new Map(rows.map((r) => [r.id, r]));
-        this.sorted = null;
-        this.lastFull = Date.now();
+      if (this.lastFull === 0) await this.fullRefresh();
+      else {
+        // The periodic full read (10,000 rows) runs beside decisions, never in their way: they go on with the
+        // incremental view meanwhile.
+        if (Date.now() - this.lastFull > FULL_REFRESH_MS && !this.fullInflight) void this.fullRefresh().catch(() => undefined);
+        const rows = await this.hosts.changedSince(this.db.manager, Math.max(0, this.maxSeq - LOOKBACK));
+        for (const r of rows) this.put(r);
       }
-      for (const r of rows) this.put(r);
       this.lastRefresh = Date.now();
     })().finally(() => (this.inflight = null));
     return this.inflight;
+  }
+
+  private fullInflight = false;
+
+  /** Every row again (catches anything the incremental reads missed); rows put meanwhile are newer and kept. */
+  private async fullRefresh(): Promise<void> {
+    this.fullInflight = true;
+    try {
+      const started = Date.now();
+      // Host rows are never deleted, so taking every row (older ones are ignored by put) is the whole job.
+      for (const r of await this.hosts.list(this.db.manager)) this.put(r);
+      this.lastFull = started;
+    } finally {
+      this.fullInflight = false;
+    }
   }
 
   /** Takes a fresher row (from a claim's RETURNING or a re-read); an older one is ignored. */
@@ -64,6 +82,7 @@ export class HostCache {
     if (h.changeSeq > this.maxSeq) this.maxSeq = h.changeSeq;
     const cur = this.byId.get(h.id);
     if (cur && cur.changeSeq > h.changeSeq) return;
+    if (!cur || cur.changeSeq !== h.changeSeq) this.logChange(h.id);
     this.byId.set(h.id, h);
     if (!cur) this.sorted = null;
     else if (this.sorted) {
@@ -71,6 +90,25 @@ export class HostCache {
       const i = binarySearch(this.sorted, h.id);
       if (i >= 0) this.sorted[i] = h;
       else this.sorted = null;
+    }
+  }
+
+  /** ChangeFeed: a version that grows with every row that changed in the view. */
+  version(): number {
+    return this.logBase + this.log.length;
+  }
+
+  /** Ids changed since `version` (repeats possible); null when that is older than the feed keeps. */
+  changedSince(version: number): string[] | null {
+    if (version < this.logBase) return null;
+    return this.log.slice(version - this.logBase);
+  }
+
+  private logChange(id: string): void {
+    this.log.push(id);
+    if (this.log.length > 16_384) {
+      this.logBase += 8192;
+      this.log = this.log.slice(8192);
     }
   }
 

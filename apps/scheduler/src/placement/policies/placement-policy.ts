@@ -12,8 +12,11 @@ export interface RankedHost {
  */
 export interface PlacementPolicy {
   readonly name: string;
-  /** The best `limit` candidates, best first (all of them without a limit). */
-  rank(candidates: HostView[], req: PlacementRequest, cursor: string | null, limit?: number): RankedHost[];
+  /**
+   * The best `limit` candidates, best first (all of them without a limit). `passedTotal`: how many hosts passed
+   * the filters, for the reason, when `candidates` is a subset of them (batch placement ranks a short list).
+   */
+  rank(candidates: HostView[], req: PlacementRequest, cursor: string | null, limit?: number, passedTotal?: number): RankedHost[];
   /** The cursor to store once `claimed` got the VM (null = keep none). */
   nextCursor(claimed: HostView): string | null;
 }

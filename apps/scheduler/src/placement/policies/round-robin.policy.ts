@@ -9,13 +9,13 @@ import { PlacementPolicy, RankedHost } from './placement-policy';
 export class RoundRobinPolicy implements PlacementPolicy {
   readonly name = 'round-robin';
 
-  rank(candidates: HostView[], _req: unknown, cursor: string | null, limit = Infinity): RankedHost[] {
+  rank(candidates: HostView[], _req: unknown, cursor: string | null, limit = Infinity, passedTotal?: number): RankedHost[] {
     const sorted = [...candidates].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // The first host after the cursor; past the last id (or no cursor) wraps to the first host.
     let start = cursor === null ? 0 : sorted.findIndex((h) => h.id > cursor);
     if (start < 0) start = 0;
     const ordered = [...sorted.slice(start), ...sorted.slice(0, start)].slice(0, limit);
-    const n = sorted.length;
+    const n = passedTotal ?? sorted.length;
     return ordered.map((host, i) => ({
       host,
       reason:

@@ -33,7 +33,7 @@ export class WeighedPolicy implements PlacementPolicy {
     return s;
   }
 
-  rank(candidates: HostView[], req: PlacementRequest, _cursor: string | null, limit = Infinity): RankedHost[] {
+  rank(candidates: HostView[], req: PlacementRequest, _cursor: string | null, limit = Infinity, passedTotal?: number): RankedHost[] {
     const sign = this.o.lowestWins ? 1 : -1;
     const keep = Math.min(limit, candidates.length);
     const best: { host: HostView; key: number; score: number }[] = [];
@@ -52,7 +52,7 @@ export class WeighedPolicy implements PlacementPolicy {
       tie = true;
       if (this.random() < 0.5) [best[0], best[1]] = [best[1], best[0]];
     }
-    const n = candidates.length;
+    const n = passedTotal ?? candidates.length;
     return best.map((b, i) => ({
       host: b.host,
       reason:
