@@ -137,6 +137,8 @@ build_keeper() {
 # global, once per lab: key pair, bridge, shared dirs
 ensure_global() {
   mkdir -p "$LAB"/{hosts,shared,images,hostkeys,capcache}
+  # the shared directory stands for an NFS datastore every host mounts: marked as one (docs/migration.md)
+  touch "$LAB/shared/.minicloud-datastore"
   chmod 700 "$LAB"
   if [[ ! -s $LAB/id_ed25519 || ! -s $LAB/id_ed25519.pub ]]; then
     rm -f "$LAB/id_ed25519" "$LAB/id_ed25519.pub"

@@ -95,6 +95,15 @@ describe('vm create', () => {
     expect(h.stdout()).toContain(`VM web-1 requested (${VM_ID})`);
   });
 
+  it('--storage shared puts the disk on the shared datastore; anything but local|shared is refused before posting', async () => {
+    const h = harness(() => ({ status: 202, data: vm() }));
+    expect(await h.exec('vm', 'create', 'web-1', '--vcpus', '1', '--memory', '256', '--disk', '1', '--image', 'lab', '--storage', 'shared')).toBe(0);
+    expect(h.calls[0]).toMatchObject({ method: 'POST', path: '/v1/vms', body: { name: 'web-1', image: 'lab', storage: 'shared' } });
+    expect(await h.exec('vm', 'create', 'web-2', '--vcpus', '1', '--memory', '256', '--disk', '1', '--image', 'lab', '--storage', 'nfs')).toBe(2);
+    expect(h.stderr()).toContain('--storage must be one of local, shared, got "nfs"');
+    expect(h.calls).toHaveLength(1);
+  });
+
   it('takes the sizes from a flavor', async () => {
     const h = harness((c) => (c.method === 'GET' ? { data: { items: [{ name: 'small', vcpus: 2, memoryMiB: 1024, diskGiB: 10 }], total: 1 } } : { status: 202, data: vm() }));
     expect(await h.exec('vm', 'create', 'web-1', '--flavor', 'small', '--image', 'lab', '--idempotency-key', 'retry-me')).toBe(0);
@@ -504,6 +513,32 @@ describe('vm migrate and migrations', () => {
     expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
     expect(h.stdout()).toMatch(/^status: +migrating$/m);
     expect(h.stdout()).toMatch(new RegExp(`^migration: +${MIG} \\(running, pre-copy\\)$`, 'm'));
+  });
+
+  it('vm show and vm list say a VM waits in the scheduler queue (place, priority, why), or was preempted (by whom, why)', async () => {
+    const queued = { state: 'queued', since: '2026-11-28T10:00:00.000Z', reason: 'no valid host among 2 hosts: 2 lacked memory', priority: 4, deadline: '2026-11-28T11:00:00.000Z', waitedSeconds: 95, position: 3, effectivePriority: 3 };
+    let h = harness(() => ({ data: vm({ status: 'requested', host: null, scheduling: queued }) }));
+    expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
+    expect(h.stdout()).toMatch(/^status: +requested \(queued #3\)$/m);
+    expect(h.stdout()).toMatch(/^queued: +#3 in the scheduler queue, priority 4 \(aged to 3\), waiting 1m35s, deadline 2026-11-28T11:00:00.000Z$/m);
+    expect(h.stdout()).toMatch(/^waiting for: +no valid host among 2 hosts: 2 lacked memory$/m);
+
+    const by = '99999999-9999-4999-8999-999999999999';
+    const preempted = { state: 'preempted', at: '2026-11-28T10:05:00.000Z', hostId: HV1, action: 'stop', targetHostId: null, preemptedByVmId: by, reservationId: null, reason: `preempted by VM ${by} (priority 1) on host hv1` };
+    h = harness(() => ({ data: { items: [vm({ status: 'stopped', scheduling: preempted }), vm({ status: 'requested', host: null, scheduling: { ...queued, position: null } })], total: 2 } }));
+    expect(await h.exec('vm', 'list')).toBe(0);
+    expect(h.stdout()).toContain('stopped (preempted)');
+    expect(h.stdout()).toMatch(/requested \(queued\) /);
+    h = harness(() => ({ data: vm({ status: 'stopped', scheduling: preempted }) }));
+    expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
+    expect(h.stdout()).toMatch(new RegExp(`^preempted: +2026-11-28T10:05:00.000Z by VM ${by} \\(stopped\\)$`, 'm'));
+    expect(h.stdout()).toMatch(/^preempted because: +preempted by VM .* on host hv1$/m);
+  });
+
+  it('vm show says where the disk lives', async () => {
+    const h = harness(() => ({ data: vm({ diskGiB: 2, storage: 'shared' }) }));
+    expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
+    expect(h.stdout()).toMatch(/^disk: +2 GiB \(shared\)$/m);
   });
 });
 

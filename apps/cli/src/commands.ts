@@ -11,6 +11,8 @@ export const MIGRATION_MODES = ['live', 'cold'] as const;
 export const MIGRATION_STORAGE = ['copy', 'shared'] as const;
 export const MIGRATION_STRATEGIES = ['auto', 'precopy', 'compressed', 'auto-converge', 'postcopy'] as const;
 export const MIGRATION_STATES = ['requested', 'planned', 'running', 'completed', 'failed', 'cancelled'] as const;
+/** Where a VM's disk lives (VmStorageKinds in libs/contracts/src/events/vm.ts; a unit test keeps them equal). */
+export const VM_STORAGE = ['local', 'shared'] as const;
 /** The planner's choices (libs/contracts/src/planner.ts; a unit test keeps them equal). */
 export const RECOMMENDATION_STATES = ['open', 'applied', 'dismissed', 'expired'] as const;
 export const AUTOMATION_LEVELS = ['manual', 'automatic'] as const;
@@ -97,6 +99,7 @@ export const COMMANDS: CommandSpec[] = [
       { name: 'user-data', type: 'string', value: 'FILE', help: 'cloud-init user data file (at most 64 KiB)' },
       { name: 'tag', type: 'string', repeat: true, value: 'KEY=VALUE', help: 'a tag' },
       { name: 'host', type: 'string', value: 'HOST', help: 'place the VM on this host (id or name)' },
+      { name: 'storage', type: 'string', choices: VM_STORAGE, help: "local: the disk on the VM's host (default); shared: on the shared datastore (live migration moves no disk)" },
       { ...WAIT, help: 'wait until the VM runs (or fails); progress on stderr' },
     ],
     details: ['Example: minicloud vm create web-1 --flavor small --image minicloud-lab --ssh-key ~/.ssh/id_ed25519.pub --wait'],
@@ -143,7 +146,7 @@ export const COMMANDS: CommandSpec[] = [
     options: [
       { name: 'to', type: 'string', value: 'HOST', help: 'the target host (id or name; default: the scheduler chooses)' },
       { name: 'mode', type: 'string', choices: MIGRATION_MODES, help: 'live (the VM keeps running; default) or cold (a stopped VM)' },
-      { name: 'storage', type: 'string', choices: MIGRATION_STORAGE, help: "copy the disk to the target (default) or shared (both hosts see it)" },
+      { name: 'storage', type: 'string', choices: MIGRATION_STORAGE, help: 'copy the disk to the target (default for a local VM) or shared (both hosts see it: the default, and the only choice, for a VM with storage shared)' },
       { name: 'strategy', type: 'string', value: 'S', choices: MIGRATION_STRATEGIES, help: `${MIGRATION_STRATEGIES.join(', ')} (default auto: chosen by the cost model)` },
       { name: 'max-downtime', type: 'int', value: 'MS', min: 1, max: 60_000, help: 'longest pause of the guest accepted at the switch-over (ms)' },
       { name: 'bandwidth', type: 'int', value: 'MIBS', min: 1, max: 100_000, help: 'bandwidth cap of the migration stream (MiB/s)' },

@@ -50,10 +50,10 @@ describe('recommendations and settings', () => {
 
 describe('host maintenance', () => {
   it('prints the drain with its migrations and blocked VMs; exit in one line', () => {
-    expect(maintenanceText({ hostId: HV1, state: 'draining', remainingVms: 1, migrationIds: ['m-1', 'm-2'], blocked: [{ vmId: 'vm-3', reason: 'no room' }] }, 'hv1')).toBe(
-      'Host hv1: draining, 1 VM remaining, 2 migrations planned\n  migration m-1\n  migration m-2\n  blocked: VM vm-3: no room\n',
+    expect(maintenanceText({ hostId: HV1, state: 'draining', remainingVms: 1, migrationIds: ['m-1', 'm-2'], blocked: [{ vmId: 'vm-3', reason: 'no room' }], timedOut: [{ vmId: 'vm-4', migrationId: 'm-0', reason: 'did not end within 900 s' }] }, 'hv1')).toBe(
+      'Host hv1: draining, 1 VM remaining, 2 migrations planned\n  migration m-1\n  migration m-2\n  blocked: VM vm-3: no room\n  timed out: VM vm-4 (migration m-0): did not end within 900 s\n',
     );
-    expect(maintenanceText({ hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [] }, 'hv1')).toBe('Host hv1: up\n');
+    expect(maintenanceText({ hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [], timedOut: [] }, 'hv1')).toBe('Host hv1: up\n');
   });
 
   it('says what is left while draining, with each running migration off (or onto) the host', () => {

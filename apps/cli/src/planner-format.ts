@@ -41,6 +41,8 @@ export function maintenanceText(v: MaintenanceView, host: string): string {
   const lines = [`Host ${host}: ${v.state}${v.state === 'draining' ? `, ${plural(v.remainingVms, 'VM')} remaining, ${plural(v.migrationIds.length, 'migration')} planned` : ''}`];
   for (const m of v.migrationIds) lines.push(`  migration ${m}`);
   for (const b of v.blocked) lines.push(`  blocked: VM ${b.vmId}: ${b.reason}`);
+  // Absent from a scheduler older than the migration timeout.
+  for (const t of v.timedOut ?? []) lines.push(`  timed out: VM ${t.vmId} (migration ${t.migrationId}): ${t.reason}`);
   return lines.join('\n') + '\n';
 }
 

@@ -1,4 +1,4 @@
-import { toHostView, toImageView, toVmView } from './views';
+import { toHostView, toImageView, toSchedulingView, toVmView } from './views';
 import type { HostRow, ImageRow, VmRow } from './db/entities';
 
 const HOST = '11111111-1111-4111-8111-111111111111';
@@ -36,6 +36,7 @@ describe('toVmView', () => {
       memoryMiB: 512,
       diskGiB: 4,
       image: { id: 'bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb', name: 'debian-12' },
+      storage: 'local',
       reason: null,
       tags: { team: 'web' },
       createdAt: '2025-01-01T00:00:00.000Z',
@@ -44,8 +45,19 @@ describe('toVmView', () => {
       hostReachable: null,
       metrics: null,
       migration: null,
+      scheduling: null,
     });
     expect(v).not.toHaveProperty('generation');
+    expect(toVmView(row({ storage: 'shared' })).storage).toBe('shared');
+  });
+
+  it('says a requested VM is queued (with how long it waited) and a stopped one preempted, only in those states', () => {
+    const queued = { state: 'queued' as const, since: '2025-01-01T00:00:00.000Z', reason: 'no valid host among 1 hosts: 1 lacked memory', removedByFilter: { memory: 1 }, priority: 2, deadline: null };
+    expect(toSchedulingView('requested', queued, Date.parse('2025-01-01T00:01:30Z'))).toEqual({ ...queued, waitedSeconds: 90, position: null, effectivePriority: null });
+    expect(toVmView(row({ status: 'scheduled', scheduling: queued })).scheduling).toBeNull();
+    const preempted = { state: 'preempted' as const, at: '2025-01-01T00:02:00.000Z', hostId: HOST, action: 'stop' as const, targetHostId: null, preemptedByVmId: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc', reservationId: null, reason: 'preempted by VM c' };
+    expect(toVmView(row({ status: 'stopped', hostId: HOST, scheduling: preempted })).scheduling).toEqual(preempted);
+    expect(toVmView(row({ status: 'running', hostId: HOST, scheduling: preempted })).scheduling).toBeNull();
   });
 
   it('names the host when the read model knows it, and still shows its id when it does not', () => {

@@ -1,5 +1,6 @@
-import type { HostLatestMetrics, HostState, HostView, ImageView, MigrationState, VmLatestMetrics, VmState } from '@minicloud/contracts';
+import type { HostLatestMetrics, HostState, HostView, ImageView, MigrationState, VmLatestMetrics, VmState, VmStorageKind } from '@minicloud/contracts';
 import type { HostRow, ImageRow, VmRow } from './db/entities';
+import { SchedulingNote, visibleNote } from './read-model/scheduling-projection';
 
 export interface VmView {
   id: string;
@@ -10,6 +11,8 @@ export interface VmView {
   memoryMiB: number;
   diskGiB: number;
   image: { id: string; name: string };
+  /** Where the disk lives: `local` (its host) or `shared` (the shared datastore). */
+  storage: VmStorageKind;
   /** Why the VM failed; null otherwise. */
   reason: string | null;
   tags: Record<string, string>;
@@ -23,6 +26,27 @@ export interface VmView {
   metrics: VmLatestMetrics | null;
   /** The VM's unfinished migration (GET /v1/vms/:id only; null when there is none). */
   migration: VmMigrationRef | null;
+  /**
+   * What the scheduler says beyond the status (null: nothing): `queued` while a `requested` VM waits in its queue
+   * for capacity, `preempted` while a `stopped` VM is stopped because a preemption took its capacity.
+   */
+  scheduling: VmSchedulingView | null;
+}
+
+/**
+ * queued: why nothing fits, since when, the deadline, and (GET /v1/vms/:id only, asked of the scheduler) the
+ * position in the queue and the aged priority; preempted: when, by which VM or reservation, on which host, why.
+ */
+export type VmSchedulingView =
+  | (Extract<SchedulingNote, { state: 'queued' }> & { waitedSeconds: number; position: number | null; effectivePriority: number | null })
+  | Extract<SchedulingNote, { state: 'preempted' }>;
+
+/** The scheduling part of the view at `now` (position and aged priority unknown until asked of the scheduler). */
+export function toSchedulingView(status: VmState, note: SchedulingNote | null | undefined, now = Date.now()): VmSchedulingView | null {
+  const n = visibleNote(status, note);
+  if (!n) return null;
+  if (n.state === 'preempted') return n;
+  return { ...n, waitedSeconds: Math.max(0, Math.round((now - Date.parse(n.since)) / 1000)), position: null, effectivePriority: null };
 }
 
 /** A VM's unfinished migration, in short: follow it at /v1/migrations/:id. */
@@ -55,6 +79,7 @@ export function toVmView(row: VmRow, host?: (Pick<HostRow, 'id' | 'name' | 'addr
     memoryMiB: row.memoryMiB,
     diskGiB: row.diskGiB,
     image: { id: row.imageId, name: row.imageName },
+    storage: row.storage ?? 'local',
     reason: row.status === 'failed' ? row.reason ?? 'failed' : null,
     tags: row.tags ?? {},
     createdAt: iso(row.createdAt),
@@ -63,6 +88,7 @@ export function toVmView(row: VmRow, host?: (Pick<HostRow, 'id' | 'name' | 'addr
     hostReachable: hostState === null ? null : hostState !== 'down',
     metrics: null,
     migration: null,
+    scheduling: toSchedulingView(row.status, row.scheduling),
   };
 }
 

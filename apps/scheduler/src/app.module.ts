@@ -33,6 +33,8 @@ import { QueueService } from './services/queue.service';
 import { RelocationService } from './services/relocation.service';
 import { ReservationService } from './services/reservation.service';
 import { SchedulingService } from './services/scheduling.service';
+import { StartClaimService } from './services/start-claim.service';
+import { BatchPlacementService } from './services/batch-placement.service';
 import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './services/tokens';
 
 @Module({
@@ -69,6 +71,7 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
     MaintenanceRepository,
     DecisionPublisher,
     SchedulingService,
+    BatchPlacementService,
     ReservationService,
     QueueService,
     RelocationService,
@@ -77,6 +80,7 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
     HostRegistryService,
     MaintenanceService,
     PlannerService,
+    StartClaimService,
     SchedulerConsumers,
     SchedulerRpc,
   ],

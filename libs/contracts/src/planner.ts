@@ -76,4 +76,10 @@ export interface HostMaintenanceView {
   migrationIds: string[];
   /** VMs that could not be placed elsewhere (the drain waits for room), with the reason. */
   blocked: { vmId: string; reason: string }[];
+  /**
+   * Moves of this drain that never ended (no migration.completed/failed within the scheduler's migration
+   * timeout): the scheduler gave up, released the target's hold and asked the migrator to cancel. The VM is
+   * requested again on the next round while it is still on the host.
+   */
+  timedOut: { vmId: string; migrationId: string; reason: string }[];
 }

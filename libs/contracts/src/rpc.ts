@@ -137,6 +137,10 @@ export interface MigrationResultFigures {
   iterations: number | null;
   compressedBytes: number | null;
   compressionCacheMisses: number | null;
+  /** Pages the destination asked for after a post-copy switch (absent in rows written before it was recorded). */
+  postcopyRequests?: number | null;
+  /** The aborted compressed probe's part of totalTimeMs when `auto` switched strategy (absent: no switch). */
+  probeMs?: number | null;
   predictedTotalTimeMs: number | null;
   predictedDowntimeMs: number | null;
   /** (actual − predicted) ÷ predicted, when both exist. */

@@ -55,6 +55,8 @@ export const Rpc = {
   PlannerSettingsGet: 'rpc.scheduler.planner.settings.get',
   PlannerSettingsSet: 'rpc.scheduler.planner.settings.set',
   HostMaintenance: 'rpc.scheduler.host.maintenance',
+  // Starting a stopped VM: the scheduler confirms (or takes again) its claim on its own host first.
+  VmStartClaim: 'rpc.scheduler.vm.start-claim',
   // Answered by the metrics-collector (issue 5).
   MetricsHostSeries: 'rpc.metrics.host.series',
   MetricsVmSeries: 'rpc.metrics.vm.series',

@@ -1,4 +1,4 @@
-import { assertHostPath, assertVmId, domainName, HOST_ROOT, IMAGES_DIR, VMS_DIR } from './layout';
+import { assertHostPath, assertVmId, domainName, HOST_ROOT, IMAGES_DIR, SHARED_VMS_DIR, VMS_DIR } from './layout';
 
 /** argv builders: the only commands the driver runs on a host. Paths come from layout.ts (validated ids). */
 export const LIBVIRT_URI = 'qemu:///system';
@@ -50,6 +50,8 @@ export const cmd = {
   },
   /** Removes one VM's directory; refuses anything but /var/lib/minicloud/vms/<uuid>. */
   removeVmDir: (vmId: string) => ['rm', '-rf', '--', `${VMS_DIR}/${assertVmId(vmId)}`],
+  /** Removes one VM's directory on the shared datastore; refuses anything but <shared>/vms/<uuid>. */
+  removeSharedVmDir: (vmId: string) => ['rm', '-rf', '--', `${SHARED_VMS_DIR}/${assertVmId(vmId)}`],
   prepareHostDirs: () => ['mkdir', '-p', '--', HOST_ROOT, IMAGES_DIR, VMS_DIR],
   /** `-U` (force share): readable while a running domain holds the image's write lock. */
   qemuImgInfoShared: (path: string) => ['qemu-img', 'info', '--output=json', '-U', assertHostPath(path)],

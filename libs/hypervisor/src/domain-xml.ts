@@ -1,4 +1,4 @@
-import { domainName, assertVmId, vmConsoleLogPath, vmDiskPath } from './layout';
+import { domainName, assertVmId, vmConsoleLogPath, vmDiskPathFor } from './layout';
 import type { VmSpec } from './types';
 
 export function xmlEscape(s: string): string {
@@ -58,7 +58,7 @@ export function buildDomainXml(spec: VmSpec): string {
   lines.push(`  <devices>`);
   lines.push(`    <disk type='file' device='disk'>`);
   lines.push(`      <driver name='qemu' type='qcow2'/>`);
-  lines.push(`      <source file='${text(vmDiskPath(id))}'/>`);
+  lines.push(`      <source file='${text(vmDiskPathFor(id, spec.storage))}'/>`);
   lines.push(`      <target dev='vda' bus='virtio'/>`);
   lines.push(`    </disk>`);
   if (spec.seedIsoPath) {

@@ -3,6 +3,37 @@ export const HOST_ROOT = '/var/lib/minicloud';
 export const IMAGES_DIR = `${HOST_ROOT}/images`;
 export const VMS_DIR = `${HOST_ROOT}/vms`;
 
+/** Where every host mounts the shared datastore (NFS / a cluster file system) unless MINICLOUD_SHARED_STORAGE_DIR says otherwise. */
+export const DEFAULT_SHARED_STORAGE_DIR = `${HOST_ROOT}/shared`;
+/** The file that marks the shared datastore: a host whose `<shared dir>/.minicloud-datastore` exists has it. */
+export const SHARED_DATASTORE_MARKER = '.minicloud-datastore';
+
+/**
+ * The shared datastore's path on every host (MINICLOUD_SHARED_STORAGE_DIR, default /var/lib/minicloud/shared): an
+ * absolute, plain path (letters, digits, `._-/`, no `.`/`..` segments), at least two levels deep, never the platform's
+ * root or its host-local image/VM directories.
+ */
+export function sharedStorageDir(env: Record<string, string | undefined> = process.env): string {
+  const raw = env.MINICLOUD_SHARED_STORAGE_DIR?.trim() || DEFAULT_SHARED_STORAGE_DIR;
+  const dir = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+  const segments = dir.split('/').slice(1);
+  const plain = /^\/[A-Za-z0-9._/-]+$/.test(dir) && segments.length >= 2 && segments.every((s) => s !== '' && s !== '.' && s !== '..');
+  const within = (d: string) => dir === d || dir.startsWith(`${d}/`);
+  const clash = dir === HOST_ROOT || HOST_ROOT.startsWith(`${dir}/`) || within(IMAGES_DIR) || within(VMS_DIR);
+  if (!plain || clash) {
+    throw new Error(`MINICLOUD_SHARED_STORAGE_DIR must be an absolute plain path (at least two levels, not ${HOST_ROOT} itself, its images/ or vms/), got ${JSON.stringify(raw)}`);
+  }
+  return dir;
+}
+
+/** The shared datastore of this process (read once from the environment). */
+export const SHARED_DIR = sharedStorageDir();
+export const SHARED_VMS_DIR = `${SHARED_DIR}/vms`;
+export const sharedDatastoreMarkerPath = () => `${SHARED_DIR}/${SHARED_DATASTORE_MARKER}`;
+
+/** Where a VM's disk lives: `local` in the host's own VM directory, `shared` on the shared datastore. */
+export type VmDiskStorage = 'local' | 'shared';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SHA256 = /^[a-f0-9]{64}$/;
 
@@ -30,7 +61,21 @@ export function vmDir(vmId: string): string {
   return `${VMS_DIR}/${assertVmId(vmId)}`;
 }
 
+/** The VM's directory on the shared datastore (its disk only; console log and seed stay host-local). */
+export function vmSharedDir(vmId: string): string {
+  return `${SHARED_VMS_DIR}/${assertVmId(vmId)}`;
+}
+
 export const vmDiskPath = (vmId: string) => `${vmDir(vmId)}/disk.qcow2`;
+export const vmSharedDiskPath = (vmId: string) => `${vmSharedDir(vmId)}/disk.qcow2`;
+
+/** The VM's disk for its storage kind. */
+export function vmDiskPathFor(vmId: string, storage: VmDiskStorage = 'local'): string {
+  if (storage === 'shared') return vmSharedDiskPath(vmId);
+  if (storage === 'local') return vmDiskPath(vmId);
+  throw new Error(`storage must be "local" or "shared", got ${JSON.stringify(storage)}`);
+}
+
 export const vmDomainXmlPath = (vmId: string) => `${vmDir(vmId)}/domain.xml`;
 export const vmConsoleLogPath = (vmId: string) => `${vmDir(vmId)}/console.log`;
 export const vmSeedIsoPath = (vmId: string) => `${vmDir(vmId)}/seed.iso`;
@@ -52,9 +97,9 @@ export function assertImageCachePath(path: string): string {
   return path;
 }
 
-/** An absolute path under the platform's root on a host, without `..` segments or control characters. */
+/** An absolute path under the platform's root (or the shared datastore) on a host, without `..` segments or control characters. */
 export function assertHostPath(path: string): string {
-  const ok = path.startsWith(`${HOST_ROOT}/`) && !path.split('/').some((s) => s === '..' || s === '.') && !/[\x00-\x1f\x7f]/.test(path);
-  if (!ok) throw new Error(`not a platform path under ${HOST_ROOT}: ${JSON.stringify(path)}`);
+  const ok = (path.startsWith(`${HOST_ROOT}/`) || path.startsWith(`${SHARED_DIR}/`)) && !path.split('/').some((s) => s === '..' || s === '.') && !/[\x00-\x1f\x7f]/.test(path);
+  if (!ok) throw new Error(`not a platform path under ${HOST_ROOT} or ${SHARED_DIR}: ${JSON.stringify(path)}`);
   return path;
 }

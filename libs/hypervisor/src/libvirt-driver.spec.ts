@@ -81,7 +81,8 @@ describe('LibvirtDriver', () => {
       .on(/^nproc/, ok('2\n'))
       .on(/^uname -m/, ok('x86_64\n'))
       .on(/^grep/, ok(fx('cpuinfo-model.txt')))
-      .on(/^df/, ok(fx('lab-h1.df.txt')));
+      .on(/^df/, ok(fx('lab-h1.df.txt')))
+      .on(/^test -e \/var\/lib\/minicloud\/shared\/\.minicloud-datastore$/, fail('', 1));
     const facts = await new LibvirtDriver(h).discover();
     expect(facts).toEqual({
       cpus: 2,
@@ -91,8 +92,30 @@ describe('LibvirtDriver', () => {
       arch: 'x86_64',
       hypervisorVersion: 'QEMU 7.2.0',
       libvirtVersion: '9.0.0',
+      sharedStorage: false,
     });
     expect(h.lines()).toContain('mkdir -p -- /var/lib/minicloud /var/lib/minicloud/images /var/lib/minicloud/vms');
+  });
+
+  it('reports the shared datastore when its marker file is on the host', async () => {
+    const h = new FakeHost()
+      .on(/virsh .* version/, ok('Compiled against library: libvirt 9.0.0\nUsing library: libvirt 9.0.0\nUsing API: QEMU 9.0.0\nRunning hypervisor: QEMU 7.2.0\n'))
+      .on(/virsh .* nodeinfo/, ok(fx('virsh-nodeinfo.test-driver.txt')))
+      .on(/^nproc/, ok('2\n'))
+      .on(/^uname -m/, ok('x86_64\n'))
+      .on(/^grep/, ok(fx('cpuinfo-model.txt')))
+      .on(/^df/, ok(fx('lab-h1.df.txt')))
+      .on(/^test -e \/var\/lib\/minicloud\/shared\/\.minicloud-datastore$/, ok());
+    expect((await new LibvirtDriver(h).discover()).sharedStorage).toBe(true);
+    const broken = new FakeHost()
+      .on(/virsh .* version/, ok('Using library: libvirt 9.0.0\nRunning hypervisor: QEMU 7.2.0\n'))
+      .on(/virsh .* nodeinfo/, ok(fx('virsh-nodeinfo.test-driver.txt')))
+      .on(/^nproc/, ok('2\n'))
+      .on(/^uname -m/, ok('x86_64\n'))
+      .on(/^grep/, ok(fx('cpuinfo-model.txt')))
+      .on(/^df/, ok(fx('lab-h1.df.txt')))
+      .on(/^test -e/, fail('test: Permission denied', 2));
+    await expect(new LibvirtDriver(broken).discover()).rejects.toThrow(/Permission denied/);
   });
 
   it('says "not a libvirt host" with libvirt\'s reason (stderr captured from a lab host without libvirtd)', async () => {
@@ -150,6 +173,34 @@ describe('LibvirtDriver', () => {
     expect(String(h.stdins[4])).toContain(`<uuid>${VM}</uuid>`);
     expect(String(h.stdins[4])).not.toContain('seed.iso');
     expect(h.uploads).toEqual([]);
+  });
+
+  it('creates a shared-storage VM: the disk on the shared datastore, console log and seed in the host-local directory', async () => {
+    const seed = localImage('an iso');
+    const h = blankHost();
+    const r = await new LibvirtDriver(h).createVm({ ...spec(), storage: 'shared', seedIsoLocalPath: seed.localPath });
+    const disk = `/var/lib/minicloud/shared/vms/${VM}/disk.qcow2`;
+    expect(r.diskPath).toBe(disk);
+    expect(h.lines()).toContain(`mkdir -p -- /var/lib/minicloud/shared/vms/${VM}`);
+    expect(h.lines()).toContain(`qemu-img create -f qcow2 -F qcow2 -b /var/lib/minicloud/images/t.qcow2 ${disk} ${2 * GiB}`);
+    expect(h.uploads).toEqual([[seed.localPath, `/var/lib/minicloud/vms/${VM}/seed.iso`]]);
+    const xml = String(h.stdins[h.lines().findIndex((l) => l.startsWith('cp /dev/stdin'))]);
+    expect(xml).toContain(`<source file='${disk}'/>`);
+    expect(xml).toContain(`/var/lib/minicloud/vms/${VM}/console.log`);
+    expect(xml).not.toContain(`/var/lib/minicloud/vms/${VM}/disk.qcow2`);
+
+    const broken = blankHost().on(/ define /, fail('error: XML error'));
+    await expect(new LibvirtDriver(broken).createVm({ ...spec(), storage: 'shared' })).rejects.toThrow(/XML error/);
+    expect(broken.lines().slice(-2)).toEqual([`rm -rf -- /var/lib/minicloud/vms/${VM}`, `rm -rf -- /var/lib/minicloud/shared/vms/${VM}`]);
+  });
+
+  it('removes a shared disk only when told to (deleting the VM), never when cleaning up one host', async () => {
+    const h = new FakeHost().on(/destroy|undefine/, fail(`error: failed to get domain 'mc-${VM}'`));
+    await new LibvirtDriver(h).deleteVm(VM);
+    expect(h.lines().filter((l) => l.startsWith('rm'))).toEqual([`rm -rf -- /var/lib/minicloud/vms/${VM}`]);
+    const h2 = new FakeHost().on(/destroy|undefine/, fail(`error: failed to get domain 'mc-${VM}'`));
+    await new LibvirtDriver(h2).deleteVm(VM, { removeSharedDisk: true });
+    expect(h2.lines().filter((l) => l.startsWith('rm'))).toEqual([`rm -rf -- /var/lib/minicloud/vms/${VM}`, `rm -rf -- /var/lib/minicloud/shared/vms/${VM}`]);
   });
 
   it('uploads the seed ISO into the VM directory and attaches it; rolls it back with the directory on failure', async () => {

@@ -11,9 +11,13 @@ import {
   imagePath,
   ImageExt,
   IMAGES_DIR,
+  sharedDatastoreMarkerPath,
   vmConsoleLogPath,
   vmDir,
+  VmDiskStorage,
   vmDiskPath,
+  vmDiskPathFor,
+  vmSharedDir,
   vmDomainXmlPath,
   VmFileName,
   vmFilePath,
@@ -78,12 +82,13 @@ export class LibvirtDriver implements HypervisorDriver {
       throw new NotAHypervisorHostError(`not a libvirt host: ${(e as Error).message}`);
     }
     await this.run(cmd.prepareHostDirs());
-    const [nproc, arch, model, node, df] = await Promise.all([
+    const [nproc, arch, model, node, df, sharedStorage] = await Promise.all([
       this.run(cmd.nproc()),
       this.run(cmd.unameMachine()),
       this.x.exec(cmd.cpuModelName(), { timeoutMs: this.t, check: false }),
       this.run(cmd.virshNodeinfo()),
       this.run(cmd.df(IMAGES_DIR)),
+      this.pathExists(sharedDatastoreMarkerPath()),
     ]);
     const nodeinfo = parseNodeinfo(node);
     // Not every architecture has "model name" in /proc/cpuinfo: fall back to libvirt's CPU model then.
@@ -96,6 +101,7 @@ export class LibvirtDriver implements HypervisorDriver {
       arch: parseUnameMachine(arch),
       hypervisorVersion: versions.hypervisorVersion,
       libvirtVersion: versions.libvirtVersion,
+      sharedStorage,
     };
   }
 
@@ -140,12 +146,16 @@ export class LibvirtDriver implements HypervisorDriver {
       throw new HypervisorError('virsh define', null, '', `domain ${domainName(id)} already exists on the host; delete it first`);
     }
     const sizeBytes = Math.max(spec.diskGiB * GiB, spec.image.virtualSizeBytes);
+    const storage = spec.storage ?? 'local';
+    const diskPath = vmDiskPathFor(id, storage);
     let defined = false;
     try {
       await this.run(cmd.mkdirs(vmDir(id)));
+      if (storage === 'shared') await this.run(cmd.mkdirs(vmSharedDir(id)));
       if (spec.seedIsoLocalPath) await this.x.upload(spec.seedIsoLocalPath, vmSeedIsoPath(id));
-      await this.run(cmd.qemuImgOverlay(spec.image.paths.disk, spec.image.format, vmDiskPath(id), sizeBytes), { timeoutMs: this.slow });
-      const disk = parseQemuImgInfo(await this.run(cmd.qemuImgInfo(vmDiskPath(id))));
+      // A shared disk left by a crashed earlier build of this (not yet running) VM is replaced: it holds no data yet.
+      await this.run(cmd.qemuImgOverlay(spec.image.paths.disk, spec.image.format, diskPath, sizeBytes), { timeoutMs: this.slow });
+      const disk = parseQemuImgInfo(await this.run(cmd.qemuImgInfo(diskPath)));
       if (disk.virtualSizeBytes !== sizeBytes) {
         throw new HypervisorError('qemu-img create', null, '', `the new disk's virtual size is ${disk.virtualSizeBytes} bytes, expected ${sizeBytes}`);
       }
@@ -160,9 +170,10 @@ export class LibvirtDriver implements HypervisorDriver {
         await this.x.exec(cmd.virshUndefine(id), { timeoutMs: this.t, check: false }).catch(() => undefined);
       }
       await this.x.exec(cmd.removeVmDir(id), { timeoutMs: this.t, check: false }).catch(() => undefined);
+      if (storage === 'shared') await this.x.exec(cmd.removeSharedVmDir(id), { timeoutMs: this.t, check: false }).catch(() => undefined);
       throw err;
     }
-    return { domainName: domainName(id), vmDir: vmDir(id), diskPath: vmDiskPath(id) };
+    return { domainName: domainName(id), vmDir: vmDir(id), diskPath };
   }
 
   async startVm(vmId: string): Promise<void> {
@@ -183,11 +194,12 @@ export class LibvirtDriver implements HypervisorDriver {
     throw new HypervisorError('virsh destroy', r.code, r.stderr);
   }
 
-  async deleteVm(vmId: string): Promise<void> {
+  async deleteVm(vmId: string, opts: { removeSharedDisk?: boolean } = {}): Promise<void> {
     await this.destroyVm(vmId);
     const r = await this.x.exec(cmd.virshUndefine(vmId), { timeoutMs: this.t, check: false });
     if (r.code !== 0 && !isNoSuchDomain(r.stderr)) throw new HypervisorError('virsh undefine', r.code, r.stderr);
     await this.run(cmd.removeVmDir(vmId));
+    if (opts.removeSharedDisk) await this.run(cmd.removeSharedVmDir(vmId));
   }
 
   async suspendVm(vmId: string): Promise<void> {
@@ -249,8 +261,8 @@ export class LibvirtDriver implements HypervisorDriver {
     return out;
   }
 
-  async vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined> {
-    const path = vmDiskPath(vmId);
+  async vmDiskInfo(vmId: string, storage: VmDiskStorage = 'local'): Promise<QemuImgInfo | undefined> {
+    const path = vmDiskPathFor(vmId, storage);
     if (!(await this.pathExists(path))) return undefined;
     return parseQemuImgInfo(await this.run(cmd.qemuImgInfoShared(path)));
   }

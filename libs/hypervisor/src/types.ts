@@ -1,5 +1,5 @@
 import type { HostFacts } from '@minicloud/contracts';
-import type { VmFileName } from './layout';
+import type { VmDiskStorage, VmFileName } from './layout';
 import type { QemuImgInfo } from './parsers';
 
 export interface ExecResult {
@@ -51,6 +51,8 @@ export interface VmSpec {
   seedIsoPath?: string;
   /** A seed ISO on the controller: createVm uploads it into the VM's directory (seed.iso) and attaches it. */
   seedIsoLocalPath?: string;
+  /** Where the disk lives (default `local`): `shared` puts it on the shared datastore (vmSharedDiskPath). */
+  storage?: VmDiskStorage;
 }
 
 /** How a reboot went: the guest honoured the ACPI request, or it was reset after ignoring it. */
@@ -86,8 +88,12 @@ export interface HypervisorDriver {
   stopVm(vmId: string, opts?: { force?: boolean }): Promise<void>;
   /** Hard power-off. */
   destroyVm(vmId: string): Promise<void>;
-  /** Power-off, undefine, remove the VM's directory. Succeeds when nothing is left to remove. */
-  deleteVm(vmId: string): Promise<void>;
+  /**
+   * Power-off, undefine, remove the VM's host-local directory. Succeeds when nothing is left to remove.
+   * `removeSharedDisk` also removes the VM's directory on the shared datastore: only for deleting the VM itself,
+   * never when cleaning up one host of a migration (the other host uses the same disk).
+   */
+  deleteVm(vmId: string, opts?: { removeSharedDisk?: boolean }): Promise<void>;
   /** Pause the domain's vCPUs (`virsh suspend`); `resumeVm` continues them. */
   suspendVm(vmId: string): Promise<void>;
   resumeVm(vmId: string): Promise<void>;
@@ -102,7 +108,7 @@ export interface HypervisorDriver {
 
   // --- Putting a VM's files on a migration target (read on the source, written on the target) ---
   /** The VM's disk as `qemu-img info -U` sees it (readable while the domain runs); undefined when there is no disk. */
-  vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined>;
+  vmDiskInfo(vmId: string, storage?: VmDiskStorage): Promise<QemuImgInfo | undefined>;
   /** Whether a platform path (under /var/lib/minicloud) exists on the host (`test -e`). */
   pathExists(path: string): Promise<boolean>;
   /** Creates the VM's directory (mkdir -p). */

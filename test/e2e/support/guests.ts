@@ -44,9 +44,9 @@ export class Guests {
     return onHost(this.p.lab, host, ['sh', '-c', 'p=$(virsh -q -c qemu:///system ttyconsole "$1") && (printf "%s\\n" "$2"; sleep 1.5) > "$p"', 'sh', `mc-${vmId}`, text]);
   }
 
-  /** Creates a 256 MiB VM on `hostId` through the API and waits until its guest counts on the console. */
-  async bootedVm(name: string, hostId: string): Promise<string> {
-    const r = await this.p.api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 256, diskGiB: 1, image: 'minicloud-lab', targetHost: hostId });
+  /** Creates a 256 MiB VM on `hostId` through the API (`extra`: more create fields) and waits until its guest counts on the console. */
+  async bootedVm(name: string, hostId: string, extra: Record<string, unknown> = {}): Promise<string> {
+    const r = await this.p.api('POST', '/v1/vms', { name, vcpus: 1, memoryMiB: 256, diskGiB: 1, image: 'minicloud-lab', targetHost: hostId, ...extra });
     if (r.status !== 202) throw new Error(`creating ${name}: ${r.status} ${JSON.stringify(r.body)}`);
     this.created.push(r.body.id);
     const vm = await this.p.waitForVm(r.body.id, (v) => v.status === 'running' || v.status === 'failed');

@@ -1,12 +1,13 @@
 /**
  * Issue 3 on the gateway: operations (VM actions and creation), Idempotency-Key, flavors, host administration and
- * VM list filters. Real Postgres + NATS; the provisioner is played by this test (a tiny bus.serve responder for
- * its RPCs, and the events it would publish).
+ * VM list filters; and (issue 4) queued and preempted VMs in the VM view, and a start asking the scheduler first.
+ * Real Postgres + NATS; the provisioner and the scheduler are played by this test (tiny bus.serve responders for
+ * their RPCs, and the events they would publish).
  */
 import { INestApplication } from '@nestjs/common';
 import { randomUUID } from 'crypto';
 import { Bus, RpcError } from '@minicloud/messaging';
-import { EventOf, HostAdminStateRequest, HostRegisterRequest, HostRemoveRequest, HostView, makeEvent, Rpc, Subjects } from '@minicloud/contracts';
+import { EventOf, HostAdminStateRequest, HostRegisterRequest, HostRemoveRequest, HostView, makeEvent, Rpc, SchedulerQueueRequest, Subjects, VmStartClaimRequest } from '@minicloud/contracts';
 import { bootstrapService } from '@minicloud/service-kit';
 import { AppModule } from '../../../apps/gateway/src/app.module';
 import { configureGateway } from '../../../apps/gateway/src/configure';
@@ -75,6 +76,19 @@ function startFakeProvisioner(b: Bus) {
   });
 }
 
+/** Plays the scheduler's RPCs: the start-claim check (refused with `startClaimRefusal` when set) and the queue. */
+let startClaimRefusal: string | null = null;
+const startClaims: { vmId: string; hostId: string }[] = [];
+let queueItems: { vmId: string; position: number; effectivePriority: number }[] = [];
+function startFakeScheduler(b: Bus) {
+  b.serve(Rpc.VmStartClaim, VmStartClaimRequest, 'scheduler', async (req) => {
+    startClaims.push({ vmId: req.vmId, hostId: req.hostId });
+    if (startClaimRefusal) throw new RpcError(409, startClaimRefusal);
+    return { vmId: req.vmId, hostId: req.hostId, claim: 'held', reason: 'held' };
+  });
+  b.serve(Rpc.SchedulerQueue, SchedulerQueueRequest, 'scheduler', async () => ({ total: queueItems.length, agingStepSeconds: 60, items: queueItems }));
+}
+
 beforeAll(async () => {
   nats = await startNats();
   db = await createTestDatabase('mc_gateway_lc_it');
@@ -89,6 +103,7 @@ beforeAll(async () => {
   await bus.consume(Subjects.VmActionRequested, { durable: 'it-lc-vm-action-requested' }, async (e) => void actions.push(e));
   provisioner = await Bus.connect({ servers: nats.url, name: 'fake-provisioner-lc', log: quiet });
   startFakeProvisioner(provisioner);
+  startFakeScheduler(provisioner);
   await provisioner.nc.flush(); // the responders' subscriptions reach the server before the first request
   imageId = randomUUID();
   const img = makeEvent(Subjects.ImageRegistered, { imageId, name: 'lab', format: 'qcow2', checksum: CHECKSUM, sizeBytes: 1000, virtualSizeBytes: 2000, arch: 'x86_64' });
@@ -391,6 +406,57 @@ describe('gateway lifecycle (issue 3)', () => {
     expect(again.status).toBe(409);
     expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: 'cannot delete a VM that is deleted', state: 'deleted' });
     expect((await api('GET', `/v1/hosts/${hv1.id}`)).body.vmCount).toBe(1);
+  });
+
+  it('shows a queued VM (reason, deadline, place in the queue) until it is placed', async () => {
+    const r = await api('POST', '/v1/vms', { name: 'waiter', flavor: 'm1.tiny', image: 'lab', priority: 3, deadline: '2099-01-01T00:00:00.000Z' });
+    const id = r.body.id;
+    const reason = 'no valid host among 2 hosts: 2 lacked memory (need 4096 MiB, best free 1024 MiB)';
+    queueItems = [{ vmId: randomUUID(), position: 1, effectivePriority: 1 }, { vmId: id, position: 2, effectivePriority: 2 }];
+    await bus.publish(Subjects.VmQueued, { vmId: id, priority: 3, deadline: '2099-01-01T00:00:00.000Z', reason, removedByFilter: { memory: 2 } });
+    const shown = await waitFor('queued', async () => {
+      const g = await api('GET', `/v1/vms/${id}`);
+      return g.body.scheduling && g.body;
+    });
+    expect(shown.status).toBe('requested');
+    expect(shown.scheduling).toMatchObject({ state: 'queued', reason, removedByFilter: { memory: 2 }, priority: 3, deadline: '2099-01-01T00:00:00.000Z', position: 2, effectivePriority: 2, waitedSeconds: expect.any(Number) });
+    // The list shows it too (without asking the scheduler for the position).
+    const listed = (await api('GET', '/v1/vms?status=requested')).body.items.find((v: any) => v.id === id);
+    expect(listed.scheduling).toMatchObject({ state: 'queued', reason, position: null });
+    await bus.publish(Subjects.VmScheduled, { vmId: id, name: 'waiter', hostId: hv1.id, resources: { vcpus: 1, memoryMiB: 256, diskGiB: 1 }, image: { id: imageId, name: 'lab', checksum: CHECKSUM }, reason: 'test', attempt: 1 });
+    await waitFor('scheduled', async () => (await api('GET', `/v1/vms/${id}`)).body.status === 'scheduled');
+    expect((await api('GET', `/v1/vms/${id}`)).body.scheduling).toBeNull();
+  });
+
+  it('shows a preempted VM as such; its start asks the scheduler first: 409 with the reason when its host has no room', async () => {
+    const r = await api('POST', '/v1/vms', { name: 'spot-1', flavor: 'm1.tiny', image: 'lab', preemptible: true });
+    const id = r.body.id;
+    await bringUp(id, 'spot-1', hv1.id, { vcpus: 1, memoryMiB: 256, diskGiB: 1 });
+    const by = randomUUID();
+    await bus.publish(Subjects.VmPreemptRequested, { vmId: id, hostId: hv1.id, action: 'stop', preemptedByVmId: by, reason: `preempted by VM ${by} (priority 1) on host ${hv1.name}` });
+    await bus.publish(Subjects.VmStateChanged, { vmId: id, state: 'stopped', previousState: 'running', hostId: hv1.id, generation: 4, reason: `preempted by VM ${by}` });
+    const shown = await waitFor('preempted', async () => {
+      const g = await api('GET', `/v1/vms/${id}`);
+      return g.body.status === 'stopped' && g.body.scheduling && g.body;
+    });
+    expect(shown.scheduling).toMatchObject({ state: 'preempted', hostId: hv1.id, action: 'stop', preemptedByVmId: by, reservationId: null, targetHostId: null, at: expect.any(String) });
+
+    const before = actions.length;
+    startClaimRefusal = `VM ${id} cannot start: its capacity was given away (preempted by VM ${by}), and host ${hv1.name} lacked memory (need 256 MiB, free 0 MiB)`;
+    const refused = await api('POST', `/v1/vms/${id}/actions`, { action: 'start' });
+    expect(refused.status).toBe(409);
+    expect(refused.body).toEqual({ statusCode: 409, error: 'Conflict', message: startClaimRefusal });
+    expect(startClaims.at(-1)).toEqual({ vmId: id, hostId: hv1.id });
+    await new Promise((res) => setTimeout(res, 200));
+    expect(actions.length).toBe(before); // nothing handed to the provisioner
+
+    startClaimRefusal = null;
+    const ok = await api('POST', `/v1/vms/${id}/actions`, { action: 'start' });
+    expect(ok.status).toBe(202);
+    await waitFor('vm.action-requested start', async () => actions.find((a) => a.operationId === ok.body.operation.id && a.action === 'start'));
+    await bus.publish(Subjects.VmStateChanged, { vmId: id, state: 'running', previousState: 'stopped', hostId: hv1.id, generation: 5 });
+    await waitFor('running', async () => (await api('GET', `/v1/vms/${id}`)).body.status === 'running');
+    expect((await api('GET', `/v1/vms/${id}`)).body.scheduling).toBeNull();
   });
 
   it('dead-letters an operation-finished event for an operation it never created', async () => {

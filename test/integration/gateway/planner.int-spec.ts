@@ -115,8 +115,8 @@ async function startFakeScheduler(): Promise<Bus> {
   });
   b.serve(Rpc.HostMaintenance, HostMaintenanceRequest, 'scheduler', async (req): Promise<HostMaintenanceView> => {
     if (req.hostId === HV2 && req.action === 'enter') throw new RpcError(500, 'planner crashed');
-    if (req.action === 'exit') return { hostId: req.hostId, state: 'up', remainingVms: 0, migrationIds: [], blocked: [] };
-    return { hostId: req.hostId, state: 'draining', remainingVms: 2, migrationIds: [MIGRATION_ID], blocked: [{ vmId: VM2, reason: 'no other host has 4096 MiB free' }] };
+    if (req.action === 'exit') return { hostId: req.hostId, state: 'up', remainingVms: 0, migrationIds: [], blocked: [], timedOut: [] };
+    return { hostId: req.hostId, state: 'draining', remainingVms: 2, migrationIds: [MIGRATION_ID], blocked: [{ vmId: VM2, reason: 'no other host has 4096 MiB free' }], timedOut: [] };
   });
   await b.nc.flush(); // the responders' subscriptions reach the server before the first request
   return b;
@@ -264,7 +264,7 @@ describe('planner and maintenance through the gateway (issue 6)', () => {
       const r = await api('POST', `/v1/hosts/${HV1}/maintenance`);
       expect(r.status).toBe(202);
       expect(r.headers.get('location')).toBe(`/v1/hosts/${HV1}`);
-      expect(r.body).toEqual({ hostId: HV1, state: 'draining', remainingVms: 2, migrationIds: [MIGRATION_ID], blocked: [{ vmId: VM2, reason: 'no other host has 4096 MiB free' }] });
+      expect(r.body).toEqual({ hostId: HV1, state: 'draining', remainingVms: 2, migrationIds: [MIGRATION_ID], blocked: [{ vmId: VM2, reason: 'no other host has 4096 MiB free' }], timedOut: [] });
       expect(await waitSent(Rpc.HostMaintenance, 1)).toEqual([{ hostId: HV1, action: 'enter' }]);
       // Draining is only in the maintenance view: the host stays as the read model has it until host.state-changed.
       expect((await api('GET', `/v1/hosts/${HV1}`)).body.state).toBe('up');
@@ -275,7 +275,7 @@ describe('planner and maintenance through the gateway (issue 6)', () => {
     it('exit answers 200 with the view and sends {hostId, action: exit}', async () => {
       const r = await api('POST', `/v1/hosts/${HV1}/maintenance/exit`);
       expect(r.status).toBe(200);
-      expect(r.body).toEqual({ hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [] });
+      expect(r.body).toEqual({ hostId: HV1, state: 'up', remainingVms: 0, migrationIds: [], blocked: [], timedOut: [] });
       expect((await waitSent(Rpc.HostMaintenance, 2))[1]).toEqual({ hostId: HV1, action: 'exit' });
     });
 

@@ -130,10 +130,10 @@ describe('prepare-migration against the lab', () => {
     await until('VM running on h1', async () => (msgs.some((m) => m.body.vmId === id && m.body.state === 'running') ? true : undefined), 180_000);
   });
 
-  it('storage shared: 409 when h2 does not see the disk (the lab\'s VM directories are per host); nothing is put on h2', async () => {
+  it('storage shared: 409 for a VM with a host-local disk (the lab\'s VM directories are per host); nothing is put on h2', async () => {
     const shared = await rpcError(Rpc.VmPrepareMigration, { vmId, targetHostId: host2.id, storage: 'shared' });
     expect(shared.status).toBe(409);
-    expect(shared.message).toBe(`storage 'shared' but host it-mp-h2 does not see /var/lib/minicloud/vms/${vmId}/disk.qcow2`);
+    expect(shared.message).toBe(`VM ${vmId} has a host-local disk (storage 'local'): no other host sees it, migrate it with storage 'copy'`);
     expect(await exists(h2, `/var/lib/minicloud/vms/${vmId}`)).toBe(false);
   });
 

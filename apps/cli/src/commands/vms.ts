@@ -18,12 +18,46 @@ export interface Vm {
   memoryMiB: number;
   diskGiB: number;
   image: { id: string; name: string };
+  /** Where the disk lives: local or shared (absent from servers before storage kinds). */
+  storage?: string;
   reason: string | null;
   tags: Record<string, string>;
   createdAt: string;
   updatedAt: string;
   /** The VM's unfinished migration (GET /v1/vms/:id). */
   migration?: { id: string; state: string; stage: string | null; targetHostId: string | null } | null;
+  /** What the scheduler says beyond the status: queued or preempted (absent from servers before it). */
+  scheduling?: VmScheduling | null;
+}
+
+export type VmScheduling =
+  | { state: 'queued'; since: string; reason: string; priority: number; deadline: string | null; waitedSeconds: number; position: number | null; effectivePriority: number | null }
+  | { state: 'preempted'; at: string; hostId: string; action: string; targetHostId: string | null; preemptedByVmId: string | null; reservationId: string | null; reason: string };
+
+/** The STATUS column: the status, and what the scheduler says beyond it ("requested (queued #3)", "stopped (preempted)"). */
+export function statusText(vm: Pick<Vm, 'status' | 'scheduling'>): string {
+  const s = vm.scheduling;
+  if (!s) return String(vm.status);
+  if (s.state === 'queued') return `${vm.status} (queued${s.position ? ` #${s.position}` : ''})`;
+  return `${vm.status} (preempted)`;
+}
+
+/** The detail lines of `vm show` for a queued or preempted VM. */
+export function schedulingDetails(s: VmScheduling | null | undefined): [string, string][] {
+  if (!s) return [];
+  if (s.state === 'queued') {
+    const place = s.position ? `#${s.position} in the scheduler queue` : 'in the scheduler queue';
+    const prio = s.effectivePriority && s.effectivePriority !== s.priority ? `priority ${s.priority} (aged to ${s.effectivePriority})` : `priority ${s.priority}`;
+    return [
+      ['queued', `${place}, ${prio}, waiting ${formatDuration(s.waitedSeconds * 1000)}${s.deadline ? `, deadline ${s.deadline}` : ''}`],
+      ['waiting for', s.reason],
+    ];
+  }
+  const by = s.preemptedByVmId ? `by VM ${s.preemptedByVmId}` : s.reservationId ? `by reservation ${s.reservationId}` : 'by the scheduler';
+  return [
+    ['preempted', `${s.at} ${by} (${s.action === 'migrate' && s.targetHostId ? `asked to move to ${s.targetHostId}, stopped` : 'stopped'})`],
+    ['preempted because', s.reason],
+  ];
 }
 
 function hostText(h: Vm['host']): string | null {
@@ -35,12 +69,13 @@ export function vmDetails(vm: Vm): string {
   return formatDetails([
     ['id', vm.id],
     ['name', vm.name],
-    ['status', vm.status],
+    ['status', statusText(vm)],
     ...(vm.reason ? ([['reason', vm.reason]] as [string, string][]) : []),
+    ...schedulingDetails(vm.scheduling),
     ['host', vm.host ? `${hostText(vm.host)}${vm.host.address && vm.host.name ? ` (${vm.host.address})` : ''}` : null],
     ['vcpus', vm.vcpus],
     ['memory', formatMiB(vm.memoryMiB)],
-    ['disk', vm.diskGiB !== undefined ? `${vm.diskGiB} GiB` : null],
+    ['disk', vm.diskGiB !== undefined ? `${vm.diskGiB} GiB${vm.storage ? ` (${vm.storage})` : ''}` : null],
     ['image', vm.image ? vm.image.name : null],
     ['tags', formatTags(vm.tags)],
     ...(vm.migration ? ([['migration', `${vm.migration.id} (${vm.migration.state}${vm.migration.stage ? ', ' + vm.migration.stage : ''})`]] as [string, string][]) : []),
@@ -51,7 +86,7 @@ export function vmDetails(vm: Vm): string {
 
 const VM_HEADERS = ['ID', 'NAME', 'STATUS', 'HOST', 'VCPUS', 'MEMORY', 'DISK', 'IMAGE', 'TAGS'];
 function vmRow(vm: Vm) {
-  return [vm.id, vm.name, vm.status, hostText(vm.host), vm.vcpus, formatMiB(vm.memoryMiB), vm.diskGiB !== undefined ? `${vm.diskGiB} GiB` : null, vm.image?.name, formatTags(vm.tags)];
+  return [vm.id, vm.name, statusText(vm), hostText(vm.host), vm.vcpus, formatMiB(vm.memoryMiB), vm.diskGiB !== undefined ? `${vm.diskGiB} GiB` : null, vm.image?.name, formatTags(vm.tags)];
 }
 
 export function hasTags(vm: Pick<Vm, 'tags'>, wanted: Record<string, string>): boolean {
@@ -174,6 +209,7 @@ const create: Handler = async (ctx) => {
   if (sshKeys) body.sshKeys = sshKeys;
   if (userData !== undefined) body.userData = userData;
   if (tags) body.tags = tags;
+  if (o.storage !== undefined) body.storage = o.storage;
   const r = await ctx.api.post<Vm>('/v1/vms', body, ctx.idempotencyKey());
   const vm = r.data;
   if (!o.wait) {

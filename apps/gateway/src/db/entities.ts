@@ -1,5 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { HostFacts, HostState, ImageFormat, VmState } from '@minicloud/contracts';
+import type { HostFacts, HostState, ImageFormat, VmState, VmStorageKind } from '@minicloud/contracts';
+
+import type { SchedulingNote } from '../read-model/scheduling-projection';
 
 export const SCHEMA = 'gateway';
 
@@ -20,7 +22,11 @@ export class VmRow {
   @Column('uuid', { name: 'image_id' }) imageId: string;
   @Column('text', { name: 'image_name' }) imageName: string;
   @Column('jsonb') tags: Record<string, string>;
+  /** Where the disk lives: local (its host) or shared (the shared datastore). */
+  @Column('text', { default: 'local' }) storage: VmStorageKind;
   @Column('text', { nullable: true }) reason: string | null;
+  /** The scheduler's note beyond the state: queued or preempted (read-model/scheduling-projection.ts). */
+  @Column('jsonb', { nullable: true }) scheduling?: SchedulingNote | null;
   @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
   @Column('timestamptz', { name: 'updated_at' }) updatedAt: Date;
 }

@@ -25,6 +25,8 @@ export class HostFactsDto {
   @ApiProperty() arch: string;
   @ApiProperty() hypervisorVersion: string;
   @ApiProperty() libvirtVersion: string;
+  @ApiPropertyOptional({ description: 'The host mounts the shared datastore (VMs with storage "shared" may run here); absent: no' })
+  sharedStorage?: boolean;
 }
 
 export class HostViewDto {

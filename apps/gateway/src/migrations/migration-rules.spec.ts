@@ -1,9 +1,10 @@
-import { controlRefusal, isFinishedMigration, migrationRefusal, MigrationRequestFacts } from './migration-rules';
+import { controlRefusal, defaultMigrationStorage, isFinishedMigration, migrationRefusal, MigrationRequestFacts } from './migration-rules';
 
 const HV1 = '11111111-1111-4111-8111-111111111111';
 const HV2 = '22222222-2222-4222-8222-222222222222';
 const facts = (over: Partial<MigrationRequestFacts> = {}): MigrationRequestFacts => ({
   mode: 'live',
+  storage: 'copy',
   vm: { id: 'vm', name: 'web-1', status: 'running', hostId: HV1 },
   target: { id: HV2, name: 'hv2', state: 'up' },
   open: null,
@@ -15,6 +16,26 @@ describe('migrationRefusal (the 409 decision of POST /v1/vms/:id/migrate)', () =
     expect(migrationRefusal(facts())).toBeNull();
     expect(migrationRefusal(facts({ target: null }))).toBeNull();
     expect(migrationRefusal(facts({ mode: 'cold', vm: { id: 'vm', name: 'web-1', status: 'stopped', hostId: HV1 } }))).toBeNull();
+  });
+
+  it('moves a VM on the shared datastore with storage shared by default, and a local VM with copy', () => {
+    expect(defaultMigrationStorage('shared')).toBe('shared');
+    expect(defaultMigrationStorage('local')).toBe('copy');
+    expect(defaultMigrationStorage(undefined)).toBe('copy');
+    const shared = { id: 'vm', name: 'web-1', status: 'running' as const, hostId: HV1, storage: 'shared' as const };
+    expect(migrationRefusal(facts({ vm: shared, storage: 'shared' }))).toBeNull();
+  });
+
+  it('refuses a storage that does not fit where the VM\'s disk is, saying what to use', () => {
+    const shared = { id: 'vm', name: 'web-1', status: 'running' as const, hostId: HV1, storage: 'shared' as const };
+    expect(migrationRefusal(facts({ vm: shared, storage: 'copy' }))).toEqual({
+      statusCode: 409,
+      error: 'Conflict',
+      message: 'vm web-1 has its disk on the shared datastore: migrate it with storage "shared" (the default for it), not "copy"',
+    });
+    expect(migrationRefusal(facts({ storage: 'shared' }))?.message).toBe(
+      'vm web-1 has a host-local disk (storage "local"): no other host sees it, so storage "shared" cannot move it; use "copy" (the default)',
+    );
   });
 
   it('names the state when the mode does not fit it', () => {

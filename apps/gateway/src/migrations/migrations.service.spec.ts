@@ -52,10 +52,34 @@ describe('MigrationsService.request', () => {
   });
 
   it('lets the scheduler choose when no target is named', async () => {
-    const { svc, published } = setup({ status: 'stopped' });
+    const { svc, published } = setup({ status: 'stopped', storage: 'shared' });
     await svc.request(VM_ID, { mode: 'cold', storage: 'shared', strategy: 'precopy', bandwidthMiBs: 50 });
     expect(published[0].body).not.toHaveProperty('targetHostId');
     expect(published[0].body).toMatchObject({ mode: 'cold', storage: 'shared', strategy: 'precopy', bandwidthMiBs: 50 });
+  });
+
+  it('moves a VM on the shared datastore with storage shared unless told otherwise, and refuses copy for it', async () => {
+    const { svc, rows, published } = setup({ storage: 'shared' });
+    const m = await svc.request(VM_ID, { targetHost: 'hv2' });
+    expect(m.storage).toBe('shared');
+    expect(published[0].body).toMatchObject({ storage: 'shared', targetHostId: HV2 });
+
+    const other = setup({ storage: 'shared' });
+    const copy = await other.svc.request(VM_ID, { storage: 'copy' }).catch((e) => e);
+    expect(copy).toBeInstanceOf(ConflictException);
+    expect(copy.getResponse().message).toMatch(/on the shared datastore: migrate it with storage "shared"/);
+    expect(other.rows.size + other.published.length).toBe(0);
+    expect(rows.size).toBe(1);
+  });
+
+  it('moves a local VM with storage copy by default and refuses shared for it', async () => {
+    const { svc, published } = setup({ storage: 'local' });
+    expect((await svc.request(VM_ID, {})).storage).toBe('copy');
+    expect(published[0].body).toMatchObject({ storage: 'copy' });
+    const other = setup({ storage: 'local' });
+    const shared = await other.svc.request(VM_ID, { storage: 'shared' }).catch((e) => e);
+    expect(shared).toBeInstanceOf(ConflictException);
+    expect(shared.getResponse().message).toMatch(/host-local disk .*use "copy"/);
   });
 
   it('answers 404, 400 (targetHost) and 409 without storing or publishing', async () => {

@@ -6,7 +6,7 @@ import { MigrationRow } from '../db/migration.entities';
 import { fieldError } from '../http/exceptions';
 import { GatewayRepository, Page } from '../read-model/gateway.repository';
 import { ListMigrationsQuery, MigrateVmDto } from './dto';
-import { controlRefusal, migrationRefusal } from './migration-rules';
+import { controlRefusal, defaultMigrationStorage, migrationRefusal } from './migration-rules';
 import { toMigrationView } from './migration-view';
 import { MigrationsRepository } from './migrations.repository';
 
@@ -42,9 +42,11 @@ export class MigrationsService {
       const vm = await this.repo.lockVm(m, vmId);
       if (!vm) throw new NotFoundException(`vm ${vmId} not found`);
       const open = await this.migrations.findOpenForVm(vmId, m);
+      const storage = dto.storage ?? defaultMigrationStorage(vm.storage);
       const refusal = migrationRefusal({
         mode,
-        vm: { id: vm.id, name: vm.name, status: vm.status, hostId: vm.hostId },
+        storage,
+        vm: { id: vm.id, name: vm.name, status: vm.status, hostId: vm.hostId, storage: vm.storage },
         target: target ? { id: target.id, name: target.name, state: target.state } : null,
         open: open ? { id: open.id, state: open.state } : null,
       });
@@ -56,7 +58,7 @@ export class MigrationsService {
         state: 'requested',
         origin: 'manual',
         mode,
-        storage: dto.storage ?? 'copy',
+        storage,
         requestedStrategy: dto.strategy ?? 'auto',
         strategy: null,
         strategyReason: null,

@@ -1,12 +1,16 @@
 import { ConflictException, Injectable, Logger, NotFoundException, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { Subjects, VmAction } from '@minicloud/contracts';
+import { Rpc, Subjects, VmAction, VmStartClaimReply } from '@minicloud/contracts';
+import { toHttpError } from '../http/exceptions';
 import { Bus } from '@minicloud/messaging';
 import { OperationRow } from '../db/lifecycle.entities';
 import { GatewayRepository } from '../read-model/gateway.repository';
 import { actionConflict } from './operation-rules';
 import { OperationsRepository } from './operations.repository';
 import { OperationView, toOperationView } from './operation-view';
+
+/** How long a start waits for the scheduler's claim check. */
+export const START_CLAIM_TIMEOUT_MS = 10_000;
 
 /** Lifecycle actions on VMs: checked against the state machine, recorded as operations, handed to the provisioner. */
 @Injectable()
@@ -29,6 +33,7 @@ export class OperationsService {
     if (!vm) throw new NotFoundException(`vm ${vmId} not found`);
     const conflict = actionConflict(action, vm.status);
     if (conflict) throw new ConflictException(conflict);
+    if (action === 'start') await this.claimForStart(vmId, vm.hostId);
     const now = new Date();
     const row: OperationRow = { id: randomUUID(), vmId, action, status: 'pending', error: null, createdAt: now, updatedAt: now, finishedAt: null };
     await this.ops.insert(row);
@@ -45,6 +50,20 @@ export class OperationsService {
       throw new ServiceUnavailableException('the action could not be queued (message bus unavailable); nothing was changed, try again');
     }
     return toOperationView(row);
+  }
+
+  /**
+   * No VM runs without a claim: before a start the scheduler confirms the VM's capacity on its host, or takes it
+   * again there (a preempted VM lost it; its disk is on that host). It answers 409 with the reason when the host
+   * has no room (or is not up, or the VM is migrating); 503/504 when it does not answer. Nothing is recorded then.
+   */
+  private async claimForStart(vmId: string, hostId: string | null): Promise<void> {
+    if (!hostId) throw new ConflictException({ statusCode: 409, error: 'Conflict', message: `VM ${vmId} has no host: it cannot be started` });
+    try {
+      await this.bus.request<VmStartClaimReply>(Rpc.VmStartClaim, { vmId, hostId }, START_CLAIM_TIMEOUT_MS);
+    } catch (err) {
+      throw toHttpError(err, 'scheduler');
+    }
   }
 
   async get(id: string): Promise<OperationView> {

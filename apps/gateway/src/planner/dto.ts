@@ -60,10 +60,17 @@ export class BlockedVmDto {
   @ApiProperty({ description: 'Why it cannot be placed elsewhere now' }) reason: string;
 }
 
+export class TimedOutMoveDto {
+  @ApiProperty({ format: 'uuid' }) vmId: string;
+  @ApiProperty({ format: 'uuid' }) migrationId: string;
+  @ApiProperty({ description: 'The limit and how long it was open' }) reason: string;
+}
+
 export class HostMaintenanceViewDto {
   @ApiProperty({ format: 'uuid' }) hostId: string;
   @ApiProperty({ enum: ['draining', 'maintenance', 'up'], description: 'draining: VMs are being moved away; maintenance: empty, takes no VM; up: back in service' }) state: string;
   @ApiProperty({ description: 'VMs still on the host' }) remainingVms: number;
   @ApiProperty({ type: [String], description: 'Migrations planned for the drain' }) migrationIds: string[];
   @ApiProperty({ type: [BlockedVmDto], description: 'VMs that could not be placed elsewhere (the drain waits for room)' }) blocked: BlockedVmDto[];
+  @ApiProperty({ type: [TimedOutMoveDto], description: 'Moves of this drain that never ended: the scheduler gave up after its migration timeout (the VM is requested again)' }) timedOut: TimedOutMoveDto[];
 }

@@ -8,11 +8,14 @@ import type {
   VmDeletedEvent,
   VmScheduledEvent,
   VmScheduleFailedEvent,
+  VmPreemptRequestedEvent,
+  VmQueuedEvent,
   VmStateChangedEvent,
 } from '@minicloud/contracts';
 import { SCHEMA } from '../db/entities';
 import { GatewayRepository } from './gateway.repository';
 import { applyVmChange, isNotOlder, VmChange } from './vm-projection';
+import { acceptNote, noteAfterState, preemptedNote, queuedNote, SchedulingNote } from './scheduling-projection';
 import { OperationsRepository } from '../operations/operations.repository';
 import { actionStarted, createOperationOutcome } from '../operations/operation-rules';
 
@@ -43,6 +46,29 @@ export class ReadModelProjector {
     return this.applyVm(consumer, e.eventId, e.vmId, { kind: 'deleted', generation: e.generation });
   }
 
+  /** vm.queued: the VM waits in the scheduler's queue (shown while it is `requested`). */
+  vmQueued(consumer: string, e: VmQueuedEvent) {
+    return this.noteVm(consumer, e.eventId, e.vmId, queuedNote(e));
+  }
+
+  /** vm.preempt-requested: the VM lost its capacity and is being stopped (shown once it is `stopped`). */
+  vmPreemptRequested(consumer: string, e: VmPreemptRequestedEvent) {
+    return this.noteVm(consumer, e.eventId, e.vmId, preemptedNote(e));
+  }
+
+  /** Stores the scheduler's note on the VM when its state allows it; true when stored. */
+  private async noteVm(consumer: string, eventId: string, vmId: string, note: SchedulingNote): Promise<boolean> {
+    return this.repo.transaction(async (m) => {
+      if (!(await firstDelivery(m, SCHEMA, consumer, eventId))) return false;
+      const row = await this.repo.lockVm(m, vmId);
+      if (!row) throw new PermanentError(`vm ${vmId} is not in the gateway read model`);
+      const keep = acceptNote(row.status, note);
+      if (!keep) return false;
+      await this.repo.updateVm(m, vmId, { scheduling: keep });
+      return true;
+    });
+  }
+
   /** Returns true when the event changed the VM. */
   private async applyVm(consumer: string, eventId: string, vmId: string, change: VmChange): Promise<boolean> {
     return this.repo.transaction(async (m) => {
@@ -53,7 +79,7 @@ export class ReadModelProjector {
       if (!row) throw new PermanentError(`vm ${vmId} is not in the gateway read model`);
       const next = applyVmChange({ status: row.status, generation: row.generation, hostId: row.hostId, reason: row.reason }, change);
       if (!next) return false;
-      await this.repo.updateVm(m, vmId, next);
+      await this.repo.updateVm(m, vmId, { ...next, scheduling: noteAfterState(row.status, next.status, row.scheduling ?? null) });
       // The VM's creation is an operation too: it follows the VM until it runs or fails.
       const create = await this.ops.findOpenCreate(m, vmId);
       const outcome = create ? createOperationOutcome(next.status, next.reason) : null;

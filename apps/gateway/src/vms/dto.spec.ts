@@ -48,6 +48,12 @@ describe('CreateVmDto', () => {
     expect(p.map((e) => e.field)).toEqual(expect.arrayContaining(['vcpus', 'memoryMiB', 'diskGiB', 'image']));
   });
 
+  it('takes storage local or shared and names anything else', async () => {
+    expect(await problems({ ...good, storage: 'shared' }, body(CreateVmDto))).toEqual([]);
+    expect(await problems({ ...good, storage: 'local' }, body(CreateVmDto))).toEqual([]);
+    expect(await problems({ ...good, storage: 'nfs' }, body(CreateVmDto))).toEqual([{ field: 'storage', reason: 'storage must be one of: local, shared' }]);
+  });
+
   it('refuses unknown fields', async () => {
     const p = await problems({ ...good, privileged: true }, body(CreateVmDto));
     expect(p).toEqual([{ field: 'privileged', reason: 'property privileged should not exist' }]);

@@ -16,7 +16,7 @@ import {
   ValidateIf,
   ValidationOptions,
 } from 'class-validator';
-import { GroupPolicies, GroupPolicy, NAME_PATTERN, NAME_RULE, PlacementPolicies, PlacementPolicyName, VmState, VmStates } from '@minicloud/contracts';
+import { GroupPolicies, GroupPolicy, NAME_PATTERN, NAME_RULE, PlacementPolicies, PlacementPolicyName, VmState, VmStates, VmStorageKind, VmStorageKinds } from '@minicloud/contracts';
 import { IsBoolean, IsISO8601, IsUUID, ValidateNested } from 'class-validator';
 import { HostStates } from '@minicloud/contracts';
 import { VmLatestMetricsDto } from '../metrics/dto';
@@ -153,6 +153,14 @@ export class CreateVmDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, example: { team: 'web' } })
   @IsOptional() @IsStringMap()
   tags?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    enum: VmStorageKinds,
+    default: 'local',
+    description: "Where the disk lives: local (the host's own disk) or shared (the shared datastore every host with sharedStorage mounts; live migration then moves no disk)",
+  })
+  @IsOptional() @IsIn(VmStorageKinds as unknown as string[], { message: `storage must be one of: ${VmStorageKinds.join(', ')}` })
+  storage?: VmStorageKind;
   // ---- Scheduling options (docs/scheduler.md) ----
 
   @ApiPropertyOptional({ minimum: 1, maximum: 4, default: 4, description: '1 = highest; 1 and 2 may preempt preemptible VMs of lower priority' })
@@ -239,6 +247,25 @@ export class VmMigrationRefDto {
   @ApiProperty({ format: 'uuid', nullable: true, type: String }) targetHostId: string | null;
 }
 
+/** Swagger shape of VmView's `scheduling` (views.ts VmSchedulingView): the fields of `queued` and of `preempted`. */
+export class VmSchedulingDto {
+  @ApiProperty({ enum: ['queued', 'preempted'], description: 'queued: waits in the scheduler queue (status requested); preempted: stopped by a preemption (status stopped)' }) state: string;
+  @ApiProperty({ description: 'queued: why nothing fits now; preempted: why it was preempted' }) reason: string;
+  @ApiProperty({ required: false, format: 'date-time', description: 'queued: since when' }) since?: string;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'number' }, description: 'queued: hosts removed per filter' }) removedByFilter?: Record<string, number>;
+  @ApiProperty({ required: false, description: 'queued: the request priority (1 highest … 4)' }) priority?: number;
+  @ApiProperty({ required: false, nullable: true, type: String, format: 'date-time', description: 'queued: when it gives up' }) deadline?: string | null;
+  @ApiProperty({ required: false, description: 'queued: seconds waited so far' }) waitedSeconds?: number;
+  @ApiProperty({ required: false, nullable: true, type: Number, description: 'queued: place in the queue, 1 = next (GET /v1/vms/{id} only)' }) position?: number | null;
+  @ApiProperty({ required: false, nullable: true, type: Number, description: 'queued: priority after aging (GET /v1/vms/{id} only)' }) effectivePriority?: number | null;
+  @ApiProperty({ required: false, format: 'date-time', description: 'preempted: when' }) at?: string;
+  @ApiProperty({ required: false, format: 'uuid', description: 'preempted: the host it was stopped on' }) hostId?: string;
+  @ApiProperty({ required: false, enum: ['stop', 'migrate'], description: 'preempted: what the scheduler asked' }) action?: string;
+  @ApiProperty({ required: false, nullable: true, type: String, format: 'uuid' }) targetHostId?: string | null;
+  @ApiProperty({ required: false, nullable: true, type: String, format: 'uuid', description: 'preempted: the VM that needed the room' }) preemptedByVmId?: string | null;
+  @ApiProperty({ required: false, nullable: true, type: String, format: 'uuid', description: 'preempted: the reservation whose window opened' }) reservationId?: string | null;
+}
+
 /** Swagger shape of VmView (views.ts). */
 export class VmViewDto {
   @ApiProperty({ format: 'uuid' }) id: string;
@@ -249,6 +276,7 @@ export class VmViewDto {
   @ApiProperty() memoryMiB: number;
   @ApiProperty() diskGiB: number;
   @ApiProperty({ type: VmImageRefDto }) image: VmImageRefDto;
+  @ApiProperty({ enum: VmStorageKinds, description: 'Where the disk lives: local (its host) or shared (the shared datastore)' }) storage: string;
   @ApiProperty({ nullable: true, type: String, description: 'Why the VM failed' }) reason: string | null;
   @ApiProperty({ type: 'object', additionalProperties: { type: 'string' } }) tags: Record<string, string>;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
@@ -257,6 +285,7 @@ export class VmViewDto {
   @ApiProperty({ type: Boolean, nullable: true, description: "false when the VM's host is down (unreachable): the status may be stale" }) hostReachable: boolean | null;
   @ApiProperty({ type: VmLatestMetricsDto, nullable: true, description: 'Latest metrics round (GET /v1/vms/{id} only)' }) metrics: VmLatestMetricsDto | null;
   @ApiProperty({ type: VmMigrationRefDto, nullable: true, description: 'The unfinished migration of the VM (GET /v1/vms/{id} only)' }) migration: VmMigrationRefDto | null;
+  @ApiProperty({ type: VmSchedulingDto, nullable: true, description: 'What the scheduler says beyond the status: queued (requested) or preempted (stopped); null otherwise' }) scheduling: VmSchedulingDto | null;
 }
 
 export class VmListDto {

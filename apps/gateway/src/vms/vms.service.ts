@@ -1,6 +1,6 @@
 import { BadRequestException, Injectable, Logger, NotFoundException, Optional, ServiceUnavailableException } from '@nestjs/common';
 import { randomUUID } from 'crypto';
-import { Rpc, Subjects, VmConsoleReply } from '@minicloud/contracts';
+import { QueueView, Rpc, Subjects, VmConsoleReply } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { VmRow } from '../db/entities';
 import { fieldError, toHttpError } from '../http/exceptions';
@@ -21,6 +21,9 @@ export type AcceptedVm = VmView & { operation?: OperationView };
 
 export const CONSOLE_TIMEOUT_MS = 15_000;
 export const DEFAULT_CONSOLE_LINES = 100;
+/** GET /v1/vms/:id of a queued VM asks the scheduler for its place in the queue (among the first this many). */
+export const QUEUE_LOOKUP_LIMIT = 1000;
+export const QUEUE_LOOKUP_TIMEOUT_MS = 2_000;
 
 @Injectable()
 export class VmsService {
@@ -73,6 +76,7 @@ export class VmsService {
       imageId: image.id,
       imageName: image.name,
       tags: dto.tags ?? {},
+      storage: dto.storage ?? 'local',
       reason: null,
       createdAt: now,
       updatedAt: now,
@@ -97,6 +101,7 @@ export class VmsService {
         ...(dto.sshKeys ? { sshKeys: dto.sshKeys } : {}),
         ...(dto.userData !== undefined ? { userData: dto.userData } : {}),
         ...(dto.tags ? { tags: dto.tags } : {}),
+        ...(row.storage === 'shared' ? { storage: row.storage } : {}),
         ...(dto.priority !== undefined ? { priority: dto.priority } : {}),
         ...(dto.deadline !== undefined ? { deadline: dto.deadline } : {}),
         ...(dto.preemptible !== undefined ? { preemptible: dto.preemptible } : {}),
@@ -131,7 +136,23 @@ export class VmsService {
     if (this.metrics && row.hostId && row.status !== 'deleted') view.metrics = (await this.metrics.latest([], [id])).vms[id] ?? null;
     const open = this.migrations ? await this.migrations.findOpenForVm(id) : null;
     if (open) view.migration = { id: open.id, state: open.state, mode: open.mode, stage: open.stage, sourceHostId: open.sourceHostId, targetHostId: open.targetHostId };
+    if (view.scheduling?.state === 'queued') view.scheduling = { ...view.scheduling, ...(await this.queuePlace(id)) };
     return view;
+  }
+
+  /**
+   * Where a queued VM stands in the scheduler's queue (rpc.scheduler.queue.list, its first QUEUE_LOOKUP_LIMIT
+   * entries). Best effort: when the scheduler does not answer in time, or the VM is further back, both stay null.
+   */
+  private async queuePlace(vmId: string): Promise<{ position: number | null; effectivePriority: number | null }> {
+    try {
+      const q = await this.bus.request<QueueView>(Rpc.SchedulerQueue, { limit: QUEUE_LOOKUP_LIMIT }, QUEUE_LOOKUP_TIMEOUT_MS);
+      const e = q.items.find((x) => x.vmId === vmId);
+      return { position: e?.position ?? null, effectivePriority: e?.effectivePriority ?? null };
+    } catch (err) {
+      this.log.warn({ msg: 'queue position unknown: the scheduler did not answer', vmId, err: String((err as Error)?.message ?? err) });
+      return { position: null, effectivePriority: null };
+    }
   }
 
   /** The last lines of the VM's serial console, read by the provisioner on the VM's host. */

@@ -81,6 +81,15 @@ describe('VmActionService', () => {
     expect(t.published.filter((p) => p.subject === Subjects.VmDeleted).map((p) => p.body)).toEqual([{ vmId: t.vmId, hostId: HOST, generation: 6 }]);
     expect(t.driver.domains.has(t.vmId)).toBe(false);
     expect(t.finished()[0]).toMatchObject({ status: 'succeeded', state: 'deleted' });
+    expect(t.driver.calls).toContain(`deleteVm ${t.vmId}`); // a local VM: nothing on the shared datastore is touched
+  });
+
+  it('deleting a VM on the shared datastore removes its shared disk too', async () => {
+    const t = setup('running');
+    Object.assign(t.repo.vms.get(t.vmId)!, { storage: 'shared' });
+    await t.act('delete');
+    expect(t.states()).toEqual(['deleting@4', 'deleted@5']);
+    expect(t.driver.calls).toContain(`deleteVm ${t.vmId} +shared-disk`);
   });
 
   it('refuses an action the VM state no longer allows, naming the state, without touching the host', async () => {

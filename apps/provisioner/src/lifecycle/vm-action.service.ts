@@ -140,7 +140,8 @@ export class VmActionService {
         return how === 'reset' ? 'the guest ignored the ACPI reboot request: it was reset' : undefined;
       }
       case 'delete':
-        await driver.deleteVm(vm.id);
+        // Deleting the VM itself: its disk on the shared datastore goes too (only <shared>/vms/<its id>).
+        await driver.deleteVm(vm.id, { removeSharedDisk: vm.storage === 'shared' });
         return undefined;
       case 'stop': {
         const timeoutSec = e.stopTimeoutSec ?? DEFAULT_STOP_TIMEOUT_SEC;

@@ -79,20 +79,61 @@ describe('MigrationPrepareService (rpc prepare-migration)', () => {
     expect(t.dst.disks.get(t.vmId)?.virtualSizeBytes).toBe(GiB);
   });
 
-  it('storage shared: refused when the target does not see the disk, accepted (no disk made) when it does', async () => {
+  it('storage shared is refused for a VM with a host-local disk, whatever the target sees', async () => {
     const t = setup();
-    const disk = `/var/lib/minicloud/vms/${t.vmId}/disk.qcow2`;
+    t.dst.extraPaths.add(`/var/lib/minicloud/vms/${t.vmId}/disk.qcow2`);
     const e = await t.refusal(t.prepare('shared'));
     expect(e.status).toBe(409);
-    expect(e.message).toBe(`storage 'shared' but host lab-h2 does not see ${disk}`);
+    expect(e.message).toBe(`VM ${t.vmId} has a host-local disk (storage 'local'): no other host sees it, migrate it with storage 'copy'`);
+    expect(t.dst.calls).toEqual([]);
+    expect(t.repo.vms.get(t.vmId)?.migrationTargetHostId).toBeUndefined();
+  });
+
+  /** A VM built on the shared datastore that both hosts mount (the same disk seen from h1 and h2). */
+  function sharedSetup(targetHasDatastore = true) {
+    const t = setup();
+    Object.assign(t.repo.vms.get(t.vmId)!, { storage: 'shared' });
+    for (const id of [H1, H2]) t.repo.hosts.get(id)!.facts = { sharedStorage: id === H1 || targetHasDatastore } as HostEntity['facts'];
+    const datastore = new Map([[t.vmId, { format: 'qcow2', virtualSizeBytes: 2 * GiB, backingFile: TEMPLATE, backingFormat: 'qcow2' }]]);
+    t.src.disks.delete(t.vmId);
+    t.src.sharedDisks = datastore;
+    if (targetHasDatastore) t.dst.sharedDisks = datastore;
+    return { ...t, datastore, disk: `/var/lib/minicloud/shared/vms/${t.vmId}/disk.qcow2` };
+  }
+
+  it('storage shared for a VM on the shared datastore: the target gets the image, the directory and the seed, never a disk', async () => {
+    const t = sharedSetup();
+    const r = await t.prepare('shared');
+    expect(r).toEqual({
+      vmId: t.vmId, sourceHostId: H1, targetHostId: H2, diskPath: t.disk,
+      prepared: [TEMPLATE, `/var/lib/minicloud/images/${KSUM}.vmlinuz`, `/var/lib/minicloud/images/${ISUM}.initrd`, `/var/lib/minicloud/vms/${t.vmId}/seed.iso`],
+    });
+    expect(t.dst.cache.has(TEMPLATE)).toBe(true); // the shared overlay's backing file, at the same path as on the source
+    expect(t.dst.vmDirs.has(t.vmId)).toBe(true); // console log and seed stay host-local
+    expect(t.dst.disks.has(t.vmId)).toBe(false);
+    expect(t.dst.calls.filter((c) => /createVmDiskOverlay|deleteVm/.test(c))).toEqual([]);
+    expect(t.datastore.size).toBe(1);
+    expect((await t.prepare('shared')).prepared).toEqual([]); // idempotent
+  });
+
+  it('storage copy is refused for a VM on the shared datastore, and so is a target without the datastore', async () => {
+    const t = sharedSetup();
+    const copy = await t.refusal(t.prepare('copy'));
+    expect([copy.status, copy.message]).toEqual([409, `VM ${t.vmId} has its disk on the shared datastore: it migrates with storage 'shared' (the disk stays where it is), not 'copy'`]);
     expect(t.dst.calls).toEqual([]);
 
-    t.dst.extraPaths.add(disk);
-    const r = await t.prepare('shared');
-    expect(r.diskPath).toBe(disk);
-    expect(r.prepared).not.toContain(disk);
-    expect(t.dst.calls.filter((c) => /createVmDiskOverlay/.test(c))).toEqual([]);
-    expect(t.dst.cache.has(TEMPLATE)).toBe(true); // the kernel, initrd and backing file are needed either way
+    const u = sharedSetup(false);
+    const none = await u.refusal(u.prepare('shared'));
+    expect([none.status, none.message]).toEqual([409, `host lab-h2 has no shared datastore, so it cannot run VM ${u.vmId} whose disk is on it`]);
+    expect(u.dst.calls).toEqual([]);
+  });
+
+  it('storage shared: refused when the target does not see the VM\'s disk on the datastore', async () => {
+    const t = sharedSetup();
+    t.dst.sharedDisks = new Map();
+    const e = await t.refusal(t.prepare('shared'));
+    expect([e.status, e.message]).toEqual([409, `storage 'shared' but host lab-h2 does not see ${t.disk}`]);
+    expect(t.dst.calls).toEqual([]);
   });
 
   it('answers 404 for an unknown VM or host, 409 for the VM\'s own host or a VM that cannot move', async () => {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { VmPrepareMigrationReply, VmPrepareMigrationRequest, VmState } from '@minicloud/contracts';
+import type { MigrationStorageKind, VmPrepareMigrationReply, VmPrepareMigrationRequest, VmState, VmStorageKind } from '@minicloud/contracts';
 import { RpcError } from '@minicloud/messaging';
-import { assertImageCachePath, HypervisorDriver, ImageFile, imagePath, vmDiskPath, vmFilePath, VM_FILES } from '@minicloud/hypervisor';
+import { assertImageCachePath, HypervisorDriver, ImageFile, imagePath, vmDiskPath, vmDiskPathFor, vmFilePath, VM_FILES } from '@minicloud/hypervisor';
 import { JsonLogger } from '@minicloud/telemetry';
 import { prepareMigrationError } from '../errors';
 import { DRIVER_FACTORY, DriverFactory } from '../infra/hypervisor.providers';
@@ -17,11 +17,34 @@ export const MIGRATABLE_STATES: readonly VmState[] = ['running', 'stopped', 'mig
 const label = (h: HostEntity) => `${h.name} (${h.address})`;
 
 /**
+ * Why a migration with `storage` cannot move this VM to `target`, or null. A VM on the shared datastore moves only
+ * with `shared` (copying its disk would write it onto itself) and only to a host with the datastore; a host-local VM
+ * only with `copy` (no other host sees its disk).
+ */
+export function sharedStorageProblem(
+  vmId: string,
+  vmStorage: VmStorageKind,
+  storage: MigrationStorageKind,
+  target: { name: string; sharedStorage: boolean },
+): string | null {
+  if (vmStorage === 'shared') {
+    if (storage !== 'shared') return `VM ${vmId} has its disk on the shared datastore: it migrates with storage 'shared' (the disk stays where it is), not '${storage}'`;
+    if (!target.sharedStorage) return `host ${target.name} has no shared datastore, so it cannot run VM ${vmId} whose disk is on it`;
+    return null;
+  }
+  if (storage === 'shared') return `VM ${vmId} has a host-local disk (storage 'local'): no other host sees it, migrate it with storage 'copy'`;
+  return null;
+}
+
+/**
  * rpc.provisioner.vm.prepare-migration: puts what the VM needs on the target before the migrator runs
  * `virsh migrate` — the image files in the target's cache (the disk's backing file, kernel, initrd at the same paths
  * as on the source), the VM's directory, for storage `copy` an empty overlay disk like the source's (same backing
  * file, same virtual size; never over an existing disk), and the cloud-init seed. For storage `shared` the target
  * must already see the disk. Idempotent: a second call finds everything in place and changes nothing.
+ *
+ * The storage must fit the VM's disk (sharedStorageProblem): a VM on the shared datastore moves only with `shared`
+ * (its one disk is never copied, created or removed here), a host-local VM only with `copy`.
  */
 @Injectable()
 export class MigrationPrepareService {
@@ -50,7 +73,10 @@ export class MigrationPrepareService {
     const image = await this.repo.findImage(vm.imageId);
     if (!image) throw new RpcError(409, `image ${vm.imageId} of VM ${vm.id} is not registered`);
 
-    const diskPath = vmDiskPath(vm.id);
+    const vmStorage = vm.storage ?? 'local';
+    const problem = sharedStorageProblem(vm.id, vmStorage, req.storage, { name: target.name, sharedStorage: target.facts?.sharedStorage === true });
+    if (problem) throw new RpcError(409, problem);
+    const diskPath = vmDiskPathFor(vm.id, vmStorage);
     const src = this.driverFor(source);
     const dst = this.driverFor(target);
     const prepared: string[] = [];
@@ -61,6 +87,7 @@ export class MigrationPrepareService {
     await this.repo.setMigrationTarget(vm.id, target.id);
     prepared.push(...(await this.onHost(target, () => this.ensureImage(dst, target, image))));
     await this.onHost(target, () => dst.ensureVmDir(vm.id));
+    if (vmStorage === 'shared') await this.checkSharedBacking(vm, target, dst, diskPath);
     if (req.storage === 'copy') {
       if (await this.copyDisk(vm, image, source, target, src, dst)) prepared.push(diskPath);
     }
@@ -118,6 +145,25 @@ export class MigrationPrepareService {
       `host ${target.name} already has a disk ${diskPath} that is not like the source's (backing ${there?.backingFile ?? 'none'}, ${there?.virtualSizeBytes ?? '?'} bytes; ` +
         `the source's: backing ${backing}, ${info.virtualSizeBytes} bytes): it is never overwritten — remove it first`,
     );
+  }
+
+  /**
+   * A shared disk is an overlay whose backing template is named by its absolute path in the image cache: the target
+   * must have that very file (ensureImage put the VM's image there; read through the target, which sees the disk).
+   */
+  private async checkSharedBacking(vm: VmEntity, target: HostEntity, dst: HypervisorDriver, diskPath: string): Promise<void> {
+    const info = await this.onHost(target, () => dst.vmDiskInfo(vm.id, 'shared'));
+    if (!info) throw new RpcError(409, `host ${target.name} does not see ${diskPath}`);
+    if (!info.backingFile) return; // a standalone disk needs nothing else
+    const backing = info.backingFile;
+    try {
+      assertImageCachePath(backing);
+    } catch {
+      throw new RpcError(409, `the shared disk ${diskPath} of VM ${vm.id} is backed by ${backing}, which is not an image of the platform's cache`);
+    }
+    if (!(await this.onHost(target, () => dst.pathExists(backing)))) {
+      throw new RpcError(409, `the backing file ${backing} of the shared disk ${diskPath} is not in the image cache of ${target.name}`);
+    }
   }
 
   /** The VM directory's files (cloud-init seed) that the source has and the target lacks, copied byte for byte. */

@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, Unique, UpdateDateColumn, ValueTransformer } from 'typeorm';
-import type { HostFacts, HostState, ImageFormat, VmAction, VmResources, VmState } from '@minicloud/contracts';
+import type { HostFacts, HostState, ImageFormat, VmAction, VmResources, VmState, VmStorageKind } from '@minicloud/contracts';
 
 /** bigint columns come back from pg as strings: sizes here stay far below 2^53. */
 const bigintNumber: ValueTransformer = {
@@ -60,6 +60,8 @@ export class VmEntity {
   @Column({ name: 'host_id', type: 'uuid' }) hostId!: string;
   @Column({ name: 'image_id', type: 'uuid' }) imageId!: string;
   @Column('jsonb') resources!: VmResources;
+  /** Where the disk lives: `local` (host's VM directory) or `shared` (the shared datastore). */
+  @Column({ type: 'text', default: 'local' }) storage!: VmStorageKind;
   @Column('text') state!: VmState;
   /** The last generation this service published for the VM (vm.scheduled is 1; ours start at 2). */
   @Column('int') generation!: number;

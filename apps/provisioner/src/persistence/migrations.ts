@@ -122,4 +122,17 @@ export class ProvisionerMigration1732280000000 implements MigrationInterface {
   }
 }
 
-export const migrations = [ProvisionerInit1732240000000, ProvisionerLifecycle1732260000000, ProvisionerMigration1732280000000];
+/** Shared storage: where each VM's disk lives (`local` for every VM built before). */
+export class ProvisionerVmStorage1732330000000 implements MigrationInterface {
+  name = 'ProvisionerVmStorage1732330000000';
+
+  async up(qr: QueryRunner): Promise<void> {
+    await qr.query(`ALTER TABLE provisioner.vms ADD COLUMN IF NOT EXISTS storage text NOT NULL DEFAULT 'local' CHECK (storage IN ('local', 'shared'))`);
+  }
+
+  async down(qr: QueryRunner): Promise<void> {
+    await qr.query(`ALTER TABLE provisioner.vms DROP COLUMN IF EXISTS storage`);
+  }
+}
+
+export const migrations = [ProvisionerInit1732240000000, ProvisionerLifecycle1732260000000, ProvisionerMigration1732280000000, ProvisionerVmStorage1732330000000];

@@ -23,6 +23,8 @@ export class FakeDriver implements HypervisorDriver {
   vmDirs = new Set<string>();
   /** Other paths the host sees (e.g. a shared disk). */
   extraPaths = new Set<string>();
+  /** Disks on the shared datastore (by VM id): give two drivers the same map to make them share it. */
+  sharedDisks = new Map<string, QemuImgInfo>();
 
   private maybeFail(op: FailOp) {
     const e = this.failNext[op]?.shift();
@@ -74,8 +76,8 @@ export class FakeDriver implements HypervisorDriver {
     this.maybeFail('destroyVm');
     if (this.domains.has(vmId)) this.domains.set(vmId, 'shutoff');
   }
-  async deleteVm(vmId: string) {
-    this.calls.push(`deleteVm ${vmId}`);
+  async deleteVm(vmId: string, opts: { removeSharedDisk?: boolean } = {}) {
+    this.calls.push(`deleteVm ${vmId}${opts.removeSharedDisk ? ' +shared-disk' : ''}`);
     this.maybeFail('deleteVm');
     this.domains.delete(vmId);
   }
@@ -108,10 +110,10 @@ export class FakeDriver implements HypervisorDriver {
   async consoleTail(): Promise<string[]> {
     return ['MINICLOUD-GUEST BOOTED hostname=x'];
   }
-  async vmDiskInfo(vmId: string): Promise<QemuImgInfo | undefined> {
-    this.calls.push(`vmDiskInfo ${vmId}`);
+  async vmDiskInfo(vmId: string, storage: 'local' | 'shared' = 'local'): Promise<QemuImgInfo | undefined> {
+    this.calls.push(`vmDiskInfo ${vmId}${storage === 'shared' ? ' shared' : ''}`);
     this.maybeFail('vmDiskInfo');
-    const d = this.disks.get(vmId);
+    const d = (storage === 'shared' ? this.sharedDisks : this.disks).get(vmId);
     return d ? { ...d } : undefined;
   }
   async pathExists(path: string): Promise<boolean> {
@@ -120,6 +122,8 @@ export class FakeDriver implements HypervisorDriver {
     if (m && !m[2] && this.vmDirs.has(m[1])) return true;
     if (m && m[2] === 'disk.qcow2' && this.disks.has(m[1])) return true;
     if (m && m[2] && this.vmFiles.has(`${m[1]}/${m[2]}`)) return true;
+    const shared = /^\/var\/lib\/minicloud\/shared\/vms\/([^/]+)\/disk\.qcow2$/.exec(path);
+    if (shared && this.sharedDisks.has(shared[1])) return true;
     return this.cache.has(path) || this.extraPaths.has(path);
   }
   async ensureVmDir(vmId: string): Promise<void> {

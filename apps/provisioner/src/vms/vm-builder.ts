@@ -1,4 +1,4 @@
-import type { VmResources } from '@minicloud/contracts';
+import type { VmResources, VmStorageKind } from '@minicloud/contracts';
 import { HypervisorDriver, HypervisorError, ImageFile } from '@minicloud/hypervisor';
 import { isTransientError, isTransientText, retry, RetryOptions } from '@minicloud/ssh';
 
@@ -20,6 +20,8 @@ export interface BuildRequest {
   cachedChecksums: Set<string>;
   /** The cloud-init seed ISO on the controller: uploaded into the VM's directory and attached. */
   seedIsoLocalPath?: string;
+  /** Where the disk lives (default local); a shared disk goes on the shared datastore. */
+  storage?: VmStorageKind;
 }
 
 export interface BuildResult {
@@ -77,6 +79,7 @@ export class VmBuilder {
         diskGiB: req.resources.diskGiB,
         image: { format: img.format, virtualSizeBytes: img.virtualSizeBytes, paths: ensured.paths, cmdline: img.cmdline },
         seedIsoLocalPath: req.seedIsoLocalPath,
+        storage: req.storage ?? 'local',
       },
       { start: true },
     );

@@ -97,6 +97,17 @@ describe('VmProvisioningService', () => {
     expect(driver.domains.get(e.vmId)).toBe('running');
     expect(repo.vms.get(e.vmId)).toMatchObject({ state: 'running', generation: 3, domainName: `mc-${e.vmId}` });
     expect(repo.cached.get(HOST)).toEqual(new Set([SUM]));
+    expect(repo.vms.get(e.vmId)?.storage).toBe('local');
+    expect(driver.specs[0].storage).toBe('local');
+  });
+
+  it('builds a VM with storage shared on the shared datastore and remembers where its disk is', async () => {
+    const { svc, published, driver, repo } = setup();
+    const e = scheduled({ storage: 'shared' });
+    await svc.handleScheduled(e, { deliveryCount: 1 });
+    expect(states(published)).toEqual(['provisioning@2', 'running@3']);
+    expect(driver.specs[0]).toMatchObject({ vmId: e.vmId, storage: 'shared' });
+    expect(repo.vms.get(e.vmId)).toMatchObject({ state: 'running', storage: 'shared' });
   });
 
   it('does nothing to a running VM on redelivery, only re-announces running at the same generation', async () => {

@@ -78,6 +78,7 @@ export class VmProvisioningService {
           hostId: e.hostId,
           imageId: e.image.id,
           resources: { vcpus: e.resources.vcpus, memoryMiB: e.resources.memoryMiB, diskGiB: e.resources.diskGiB },
+          storage: e.storage ?? 'local',
           state: 'provisioning' as const,
           generation: Math.max(before?.generation ?? 1, 1) + 1,
           domainName: domainName(e.vmId),
@@ -138,6 +139,7 @@ export class VmProvisioningService {
       vmId: vm.id,
       name: vm.name,
       resources: vm.resources,
+      storage: vm.storage ?? 'local',
       image: {
         format: image.format,
         virtualSizeBytes: image.virtualSizeBytes,

@@ -9,6 +9,7 @@ import {
   ReservationListRequest,
   Rpc,
   SchedulerQueueRequest,
+  VmStartClaimRequest,
 } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { RPC_QUEUE } from '../scheduler.constants';
@@ -17,6 +18,7 @@ import { MaintenanceService } from '../services/maintenance.service';
 import { PlannerService } from '../services/planner.service';
 import { QueueService } from '../services/queue.service';
 import { ReservationService } from '../services/reservation.service';
+import { StartClaimService } from '../services/start-claim.service';
 import { DECISION_STATS } from '../services/tokens';
 
 /** The scheduler's request/reply API (the gateway's /v1/scheduler/queue, /v1/reservations, planner and host maintenance ask here). */
@@ -28,6 +30,7 @@ export class SchedulerRpc implements OnApplicationBootstrap, OnApplicationShutdo
     private readonly reservations: ReservationService,
     private readonly planner: PlannerService,
     private readonly maintenance: MaintenanceService,
+    private readonly startClaim: StartClaimService,
     @Inject(DECISION_STATS) private readonly stats: DecisionStats,
   ) {}
 
@@ -44,6 +47,8 @@ export class SchedulerRpc implements OnApplicationBootstrap, OnApplicationShutdo
     this.bus.serve(Rpc.PlannerSettingsGet, PlannerSettingsRequest, RPC_QUEUE, () => this.planner.settingsView());
     this.bus.serve(Rpc.PlannerSettingsSet, PlannerSettingsRequest, RPC_QUEUE, (r) => this.planner.setSettings(r));
     this.bus.serve(Rpc.HostMaintenance, HostMaintenanceRequest, RPC_QUEUE, (r) => this.maintenance.request(r));
+    // No VM runs without a claim: the gateway asks before a start (docs/scheduler.md, "Restarting a preempted VM").
+    this.bus.serve(Rpc.VmStartClaim, VmStartClaimRequest, RPC_QUEUE, (r) => this.startClaim.claimForStart(r));
   }
 
   /** One log line with this replica's decision latencies (the benchmark reads it). */

@@ -19,6 +19,8 @@ export interface Claim {
   failedHosts?: string[];
   /** The vm.requested payload (to publish vm.scheduled again for a retry or a move). */
   request?: Record<string, unknown> | null;
+  /** Why a released claim was released ('vm deleted', the preemption's reason, …). */
+  releaseReason?: string | null;
 }
 
 interface ClaimRow {
@@ -37,6 +39,7 @@ interface ClaimRow {
   attempt?: number;
   failed_hosts?: string[];
   request?: Record<string, unknown> | null;
+  release_reason?: string | null;
 }
 
 const toClaim = (r: ClaimRow): Claim => ({
@@ -55,6 +58,7 @@ const toClaim = (r: ClaimRow): Claim => ({
   attempt: r.attempt,
   failedHosts: r.failed_hosts ?? [],
   request: r.request ?? null,
+  releaseReason: r.release_reason ?? null,
 });
 
 export interface ScheduleFailure {
@@ -223,6 +227,19 @@ export class ClaimRepository {
       `UPDATE scheduler.claims SET host_id = $2, attempt = $3, failed_hosts = $4::uuid[], reason = $5, released_at = NULL,
          release_reason = NULL, created_at = now() WHERE vm_id = $1 RETURNING *`,
       [vmId, hostId, attempt, failedHosts, reason],
+    );
+    return toClaim(rows[0]);
+  }
+
+  /**
+   * A stopped VM starts again on `hostId` (its disk is there): its claim becomes active there, as an ordinary VM
+   * (no reservation slot), with `reason`. The caller allocated the capacity in the same transaction.
+   */
+  async reactivate(m: EntityManager, vmId: string, hostId: string, reason: string): Promise<Claim> {
+    const rows = await rowsOf<ClaimRow>(m,
+      `UPDATE scheduler.claims SET host_id = $2, reason = $3, released_at = NULL, release_reason = NULL, reservation_id = NULL
+       WHERE vm_id = $1 RETURNING *`,
+      [vmId, hostId, reason],
     );
     return toClaim(rows[0]);
   }

@@ -9,7 +9,7 @@ import { HostMaintenanceState, HostView, PlacementRequest } from '../placement/t
 export const HOST_COLUMNS = `id, name, state, arch, total_vcpus, total_memory_mib, total_disk_gib, cpu_allocation_ratio,
   ram_allocation_ratio, disk_allocation_ratio, allocated_vcpus, allocated_memory_mib, allocated_disk_gib, generation,
   preemptible_vcpus, preemptible_memory_mib, preemptible_disk_gib, reserved_vcpus, reserved_memory_mib, reserved_disk_gib,
-  active_vms, cpu_percent, memory_percent, metrics_vm_count, metrics_at, change_seq, maintenance`;
+  active_vms, cpu_percent, memory_percent, metrics_vm_count, metrics_at, change_seq, maintenance, shared_storage`;
 
 export interface HostRow {
   id: string;
@@ -39,6 +39,7 @@ export interface HostRow {
   metrics_at: Date | null;
   change_seq: string | number;
   maintenance: HostMaintenanceState | null;
+  shared_storage: boolean;
 }
 
 export type CachedHost = HostView & { changeSeq: number };
@@ -72,6 +73,7 @@ export function toView(r: HostRow): CachedHost {
     generation: Number(r.generation),
     changeSeq: Number(r.change_seq),
     maintenance: r.maintenance ?? null,
+    sharedStorage: !!r.shared_storage,
   };
 }
 
@@ -84,6 +86,8 @@ export interface RegisteredHost {
   totalVcpus: number;
   totalMemoryMiB: number;
   totalDiskGiB: number;
+  /** The host mounts the shared datastore (its facts say so). */
+  sharedStorage: boolean;
 }
 
 export interface HostMetrics {
@@ -142,15 +146,15 @@ export class HostRepository {
   async upsertRegistered(m: EntityManager, h: RegisteredHost, ratios: AllocationRatios): Promise<void> {
     await m.query(
       `INSERT INTO scheduler.hosts (id, name, state, state_at, arch, total_vcpus, total_memory_mib, total_disk_gib,
-         cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         cpu_allocation_ratio, ram_allocation_ratio, disk_allocation_ratio, shared_storage)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (id) DO UPDATE SET
-         name = EXCLUDED.name, arch = EXCLUDED.arch, total_vcpus = EXCLUDED.total_vcpus,
+         name = EXCLUDED.name, arch = EXCLUDED.arch, total_vcpus = EXCLUDED.total_vcpus, shared_storage = EXCLUDED.shared_storage,
          total_memory_mib = EXCLUDED.total_memory_mib, total_disk_gib = EXCLUDED.total_disk_gib,
          state = CASE WHEN EXCLUDED.state_at >= hosts.state_at THEN EXCLUDED.state ELSE hosts.state END,
          state_at = GREATEST(EXCLUDED.state_at, hosts.state_at),
          generation = hosts.generation + 1, updated_at = now()`,
-      [h.id, h.name, h.state, h.stateAt, h.arch, h.totalVcpus, h.totalMemoryMiB, h.totalDiskGiB, ratios.cpu, ratios.ram, ratios.disk],
+      [h.id, h.name, h.state, h.stateAt, h.arch, h.totalVcpus, h.totalMemoryMiB, h.totalDiskGiB, ratios.cpu, ratios.ram, ratios.disk, h.sharedStorage],
     );
   }
 
@@ -246,6 +250,14 @@ export class HostRepository {
       [hostId, need.vcpus, need.memoryMiB, need.diskGiB, false],
     );
     return rows.length ? toView(rows[0]) : null;
+  }
+
+  /**
+   * Unguarded allocation, for reality the scheduler must record even when it breaks capacity (a migration it had
+   * given up on completed after all). Never used for a placement.
+   */
+  async allocateAnyway(m: EntityManager, hostId: string, req: Pick<PlacementRequest, 'vcpus' | 'memoryMiB' | 'diskGiB' | 'preemptible'>): Promise<void> {
+    await m.query(`UPDATE scheduler.hosts SET ${ADD} WHERE id = $1`, [hostId, req.vcpus, req.memoryMiB, req.diskGiB, !!req.preemptible]);
   }
 
   /** Gives back what a released claim held (never below zero). */

@@ -46,6 +46,8 @@ export interface DrainMove {
   /** The scheduler's answer: an open or settled hold, or a refusal; none yet = in flight. */
   holdOpen: boolean;
   holdOutcome: string | null;
+  /** Why the hold was settled that way, when recorded (a timeout says how long it was open). */
+  holdReason: string | null;
   refusal: string | null;
 }
 
@@ -125,8 +127,8 @@ export class MaintenanceRepository {
 
   /** The drain's migrations of this epoch, oldest first, with the scheduler's answer to each. */
   async moves(m: EntityManager, hostId: string, epoch: number): Promise<DrainMove[]> {
-    const rows = await rowsOf<{ migration_id: string; vm_id: string; created_at: Date; settled_at: Date | null; outcome: string | null; has_hold: boolean; refusal: string | null }>(m,
-      `SELECT mv.migration_id, mv.vm_id, mv.created_at, h.settled_at, h.outcome, h.migration_id IS NOT NULL AS has_hold, f.reason AS refusal
+    const rows = await rowsOf<{ migration_id: string; vm_id: string; created_at: Date; settled_at: Date | null; outcome: string | null; settle_reason: string | null; has_hold: boolean; refusal: string | null }>(m,
+      `SELECT mv.migration_id, mv.vm_id, mv.created_at, h.settled_at, h.outcome, h.settle_reason, h.migration_id IS NOT NULL AS has_hold, f.reason AS refusal
          FROM scheduler.maintenance_moves mv
          LEFT JOIN scheduler.migration_holds h ON h.migration_id = mv.migration_id
          LEFT JOIN scheduler.migration_refusals f ON f.migration_id = mv.migration_id
@@ -139,6 +141,7 @@ export class MaintenanceRepository {
       createdAt: new Date(r.created_at),
       holdOpen: r.has_hold && r.settled_at === null,
       holdOutcome: r.outcome,
+      holdReason: r.settle_reason,
       refusal: r.refusal,
     }));
   }

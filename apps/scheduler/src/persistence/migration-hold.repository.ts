@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { rowsOf } from './sql';
 
-export const HoldOutcomes = ['completed', 'failed', 'cancelled', 'vm-deleted'] as const;
+/** `timed-out`: no migration.completed/failed within the scheduler's migration timeout (SCHEDULER_MIGRATION_TIMEOUT_*). */
+export const HoldOutcomes = ['completed', 'failed', 'cancelled', 'vm-deleted', 'timed-out'] as const;
 export type HoldOutcome = (typeof HoldOutcomes)[number];
 
 /** Capacity held on a migration's target host (the allocation is on the target's row in scheduler.hosts). */
@@ -75,6 +76,13 @@ export class MigrationHoldRepository {
     return rows.length ? toHold(rows[0]) : null;
   }
 
+  /** Every open hold, oldest first, with the database's clock (timeouts are judged on it, not on a replica's). */
+  async listOpen(m: EntityManager): Promise<{ holds: MigrationHold[]; now: number }> {
+    const rows = await rowsOf<HoldRow & { db_now: Date }>(m, `SELECT *, now() AS db_now FROM scheduler.migration_holds WHERE settled_at IS NULL ORDER BY created_at, migration_id`);
+    const clock = rows.length ? new Date(rows[0].db_now).getTime() : Date.now();
+    return { holds: rows.map(toHold), now: clock };
+  }
+
   /** null when a hold with this migration id exists already. */
   async insert(m: EntityManager, h: Omit<MigrationHold, 'createdAt' | 'settledAt' | 'outcome'>): Promise<MigrationHold | null> {
     const rows = await rowsOf<HoldRow>(m,
@@ -86,10 +94,10 @@ export class MigrationHoldRepository {
   }
 
   /** Closes an open hold; null when it was settled already (the caller frees nothing then). */
-  async settle(m: EntityManager, migrationId: string, outcome: HoldOutcome): Promise<MigrationHold | null> {
+  async settle(m: EntityManager, migrationId: string, outcome: HoldOutcome, reason: string | null = null): Promise<MigrationHold | null> {
     const rows = await rowsOf<HoldRow>(m,
-      `UPDATE scheduler.migration_holds SET settled_at = now(), outcome = $2 WHERE migration_id = $1 AND settled_at IS NULL RETURNING *`,
-      [migrationId, outcome],
+      `UPDATE scheduler.migration_holds SET settled_at = now(), outcome = $2, settle_reason = $3 WHERE migration_id = $1 AND settled_at IS NULL RETURNING *`,
+      [migrationId, outcome, reason],
     );
     return rows.length ? toHold(rows[0]) : null;
   }

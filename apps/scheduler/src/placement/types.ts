@@ -1,4 +1,4 @@
-import { GroupPolicy, HostState, PlacementPolicyName } from '@minicloud/contracts';
+import { GroupPolicy, HostState, PlacementPolicyName, VmStorageKind } from '@minicloud/contracts';
 
 /** The three resources the scheduler accounts for. */
 export const Resources = ['vcpus', 'memory', 'disk'] as const;
@@ -41,6 +41,8 @@ export interface HostView {
   metricsAt?: number | null;
   /** Draining or in maintenance (HostMaintenance RPC): takes no VM whatever `state` says. */
   maintenance?: HostMaintenanceState | null;
+  /** The host mounts the shared datastore (absent: no). */
+  sharedStorage?: boolean;
   generation: number;
 }
 
@@ -63,6 +65,8 @@ export interface PlacementRequest {
   excludeHosts?: readonly string[];
   /** Per-request override of the cluster's default policy. */
   policy?: PlacementPolicyName;
+  /** Where the VM's disk lives (absent: local); `shared` needs a host with the shared datastore. */
+  storage?: VmStorageKind;
 }
 
 export const ResourceUnits: Record<Resource, string> = { vcpus: 'vCPU', memory: 'MiB', disk: 'GiB' };

@@ -12,6 +12,7 @@ import { RelocationService } from './relocation.service';
 import { ReservationService } from './reservation.service';
 import { SchedulingService, toPlacementRequest } from './scheduling.service';
 import { SCHEDULER_CONFIG } from './tokens';
+import { DELETED_REASON } from '../placement/start-claim';
 
 /** States from which `failed` means the build failed: nothing runs on the host, so the capacity is free again. */
 const BUILD_STATES: readonly VmState[] = ['requested', 'scheduled', 'provisioning'];
@@ -55,7 +56,7 @@ export class ClaimReleaseService {
   }
 
   async onVmDeleted(consumer: string, e: EventOf<typeof Subjects.VmDeleted>): Promise<boolean> {
-    return this.release(consumer, e.eventId, e.vmId, 'vm deleted', 'vm-deleted');
+    return this.release(consumer, e.eventId, e.vmId, DELETED_REASON, 'vm-deleted');
   }
 
   /**

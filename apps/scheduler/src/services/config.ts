@@ -1,6 +1,7 @@
 import { FilterConfig } from '../placement/filters';
 import { QueueConfig } from '../placement/queue';
 import { PlannerConfig, plannerConfigFromEnv } from '../planner/config';
+import { MigrationTimeoutConfig } from '../placement/migration-timeout';
 
 export interface SchedulerConfig {
   filters: FilterConfig;
@@ -13,10 +14,14 @@ export interface SchedulerConfig {
   preemptMigrate: boolean;
   /** vm.requested handled at once per replica. */
   concurrency: number;
+  /** Most vm.requested planned and claimed together (BatchPlacementService); 1 = one by one. */
+  batchMax: number;
   /** Max age of the in-memory host view before a decision refreshes it (ms). */
   hostRefreshMs: number;
   /** The migration planner (PLANNER_*). */
   planner: PlannerConfig;
+  /** A migration hold with no migration.completed/failed after this is given up (SCHEDULER_MIGRATION_TIMEOUT_*). */
+  migrationTimeout: MigrationTimeoutConfig;
 }
 
 function num(env: NodeJS.ProcessEnv, key: string, dflt: number, min = 0): number {
@@ -42,7 +47,12 @@ export function schedulerConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sc
     maxBuildAttempts: num(env, 'SCHEDULER_MAX_BUILD_ATTEMPTS', 3, 1),
     preemptMigrate: (env.SCHEDULER_PREEMPT_MIGRATE ?? 'true') !== 'false',
     concurrency: num(env, 'SCHEDULER_CONCURRENCY', 12, 1),
+    batchMax: num(env, 'SCHEDULER_BATCH_MAX', 16, 1),
     hostRefreshMs: num(env, 'SCHEDULER_HOST_REFRESH_MS', 200, 0),
     planner: plannerConfigFromEnv(env),
+    migrationTimeout: {
+      baseS: num(env, 'SCHEDULER_MIGRATION_TIMEOUT_BASE_S', 900, 1),
+      perGiBS: num(env, 'SCHEDULER_MIGRATION_TIMEOUT_PER_GIB_S', 240, 0),
+    },
   };
 }

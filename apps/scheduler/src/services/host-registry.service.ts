@@ -33,6 +33,7 @@ export class HostRegistryService {
           totalVcpus: e.facts.cpus,
           totalMemoryMiB: e.facts.memoryMiB,
           totalDiskGiB: e.facts.diskGiB,
+          sharedStorage: e.facts.sharedStorage === true,
         },
         this.ratios,
       );

@@ -81,13 +81,24 @@ export class MaintenanceService implements OnApplicationBootstrap {
     const m = this.db.manager;
     const rec = await this.repo.get(m, hostId);
     const remainingVms = (await this.planner.activeVms(m, hostId)).length;
-    if (!rec) return { hostId, state: 'up', remainingVms, migrationIds: [], blocked: [] };
+    if (!rec) return { hostId, state: 'up', remainingVms, migrationIds: [], blocked: [], timedOut: [] };
     const moves = rec.state === 'up' ? [] : await this.repo.moves(m, hostId, rec.epoch);
-    return { hostId, state: rec.state, remainingVms, migrationIds: moves.map((x) => x.migrationId), blocked: rec.state === 'draining' ? await this.repo.blocked(m, hostId) : [] };
+    return {
+      hostId,
+      state: rec.state,
+      remainingVms,
+      migrationIds: moves.map((x) => x.migrationId),
+      blocked: rec.state === 'draining' ? await this.repo.blocked(m, hostId) : [],
+      timedOut: moves.filter((x) => x.holdOutcome === 'timed-out').map((x) => ({ vmId: x.vmId, migrationId: x.migrationId, reason: x.holdReason ?? 'timed out' })),
+    };
   }
 
-  /** Every planner round: each draining host takes one step, and any state change not announced yet is. */
+  /**
+   * Every planner round: migrations that never ended are given up first (their holds time out, so a drain never
+   * waits for ever), then each draining host takes one step, and any state change not announced yet is.
+   */
   async tick(): Promise<void> {
+    await this.migrations.expireOverdue();
     for (const rec of await this.repo.list(this.db.manager)) {
       if (rec.state === 'draining') await this.step(rec.hostId);
       else if (!rec.announced) await this.announce(rec);

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { EventOf, Subjects } from '@minicloud/contracts';
+import { EventOf, MigrationStorageKind, Subjects } from '@minicloud/contracts';
 import { firstDelivery } from '@minicloud/database';
 import { explainTargetRefused, failedMigrationOutcome, migrationPlacementRequest, Refusal, refuseMigration } from '../placement/migration';
+import { plannedMigrationStorage } from '../placement/migration-storage';
 import { Planner } from '../placement/planner';
 import { Claim, ClaimRepository, HoldOutcome, HostRepository, MigrationHold, MigrationHoldRepository, MigrationRefusal } from '../persistence';
 import { SCHEMA } from '../scheduler.constants';
@@ -11,9 +12,11 @@ import { DecisionPublisher, MigrationRequested, VmRequested } from './publisher'
 import { RelocationService } from './relocation.service';
 import { ReservationService } from './reservation.service';
 import { SchedulingService, toPlacementRequest } from './scheduling.service';
-import { PLANNER } from './tokens';
+import { isOverdue, timeoutReason } from '../placement/migration-timeout';
+import { SchedulerConfig } from './config';
+import { PLANNER, SCHEDULER_CONFIG } from './tokens';
 
-type Answer = { kind: 'planned'; hold: MigrationHold; fresh: boolean } | { kind: 'refused'; refusal: MigrationRefusal; fresh: boolean } | { kind: 'retry' };
+type Answer = { kind: 'planned'; hold: MigrationHold; fresh: boolean; storage: MigrationStorageKind } | { kind: 'refused'; refusal: MigrationRefusal; fresh: boolean } | { kind: 'retry' };
 
 /** Rounds of "refresh the host view, plan, allocate" when every candidate fills up meanwhile. */
 const MAX_ROUNDS = 3;
@@ -42,6 +45,7 @@ export class MigrationHoldService {
     private readonly publisher: DecisionPublisher,
     private readonly reservations: ReservationService,
     private readonly scheduling: SchedulingService,
+    @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
   ) {}
 
   /** Idempotent on the migration id: a redelivery publishes the stored answer again (same event id). */
@@ -52,7 +56,7 @@ export class MigrationHoldService {
       const a = await this.db.transaction((m) => this.decide(m, e, round >= MAX_ROUNDS));
       if (a.kind === 'retry') continue;
       if (a.kind === 'planned') {
-        await this.publisher.migrationPlanned(e, a.hold);
+        await this.publisher.migrationPlanned({ ...e, storage: a.storage }, a.hold);
         if (a.fresh) this.log.log({ msg: 'migration planned, capacity held on the target', migrationId: e.migrationId, vmId: e.vmId, sourceHostId: a.hold.sourceHostId, targetHostId: a.hold.targetHostId, reason: a.hold.reason });
       } else {
         await this.publisher.migrationRefused(e, a.refusal);
@@ -64,8 +68,9 @@ export class MigrationHoldService {
 
   private async decide(m: EntityManager, e: MigrationRequested, last: boolean): Promise<Answer> {
     const { claim } = await this.claims.lookup(m, e.vmId); // takes the VM's lock
+    const storage = plannedMigrationStorage(e.storage, (claim?.request as unknown as VmRequested | null)?.storage);
     const held = await this.holds.get(m, e.migrationId);
-    if (held) return { kind: 'planned', hold: held, fresh: false };
+    if (held) return { kind: 'planned', hold: held, fresh: false, storage };
     const refused = await this.holds.findRefusal(m, e.migrationId);
     if (refused) return { kind: 'refused', refusal: refused, fresh: false };
     const early = refuseMigration(e, claim, await this.holds.openOfVm(m, e.vmId));
@@ -98,7 +103,7 @@ export class MigrationHoldService {
     });
     // Cannot happen under the VM's lock (the lookup above saw no hold); roll back and let JetStream redeliver.
     if (!hold) throw new Error(`a hold for migration ${e.migrationId} appeared concurrently`);
-    return { kind: 'planned', hold, fresh: true };
+    return { kind: 'planned', hold, fresh: true, storage };
   }
 
   private async refuse(m: EntityManager, e: MigrationRequested, r: Refusal): Promise<Answer> {
@@ -123,7 +128,10 @@ export class MigrationHoldService {
       if (!(await firstDelivery(m, SCHEMA, consumer, eventId))) return null;
       await this.claims.lockVm(m, vmId);
       const hold = await this.holds.get(m, migrationId);
-      if (!hold || hold.settledAt || hold.vmId !== vmId) return null;
+      if (!hold || hold.vmId !== vmId) return null;
+      // The scheduler gave up on it (timed out) but it completed after all: the VM runs on the target.
+      if (hold.outcome === 'timed-out' && outcome(hold) === 'completed') return (await this.lateCommit(m, hold)) ? { hold, how: 'completed' as HoldOutcome } : null;
+      if (hold.settledAt) return null;
       const how = outcome(hold);
       if (how === 'completed') await this.commit(m, hold);
       else await this.freeHold(m, hold, how);
@@ -157,8 +165,57 @@ export class MigrationHoldService {
     await this.holds.settle(m, hold.migrationId, 'completed');
   }
 
-  private async freeHold(m: EntityManager, hold: MigrationHold, outcome: HoldOutcome): Promise<void> {
-    const settled = await this.holds.settle(m, hold.migrationId, outcome);
+  /**
+   * Open holds older than the migration timeout (SCHEDULER_MIGRATION_TIMEOUT_BASE_S + _PER_GIB_S × GiB, judged on
+   * the database's clock) are given up: outcome `timed-out` with the reason, the target freed, and the migrator
+   * asked to cancel the migration (migration.control). Returns the holds given up. Runs every planner round.
+   */
+  async expireOverdue(): Promise<MigrationHold[]> {
+    const { holds, now } = await this.holds.listOpen(this.db.manager);
+    const given: MigrationHold[] = [];
+    for (const h of holds.filter((x) => isOverdue(x, now, this.cfg.migrationTimeout))) {
+      const reason = timeoutReason(h, now, this.cfg.migrationTimeout);
+      const done = await this.db.transaction(async (m) => {
+        await this.claims.lockVm(m, h.vmId);
+        const cur = await this.holds.get(m, h.migrationId);
+        if (!cur || cur.settledAt) return false;
+        await this.freeHold(m, cur, 'timed-out', reason);
+        return true;
+      });
+      if (!done) continue;
+      await this.publisher.migrationTimedOut(h.migrationId);
+      this.log.warn({ msg: 'migration hold timed out: target freed, migration cancelled', migrationId: h.migrationId, vmId: h.vmId, sourceHostId: h.sourceHostId, targetHostId: h.targetHostId, reason });
+      given.push(h);
+      this.scheduling.onCapacityFreed();
+      this.onSettled(h);
+    }
+    return given;
+  }
+
+  /**
+   * migration.completed of a hold the scheduler had given up on (timed out): the VM runs on the target, so the
+   * claim follows it there. The target's capacity is taken again (guarded; when it was given away meanwhile, the
+   * allocation is recorded anyway — the VM is there — and logged as an error), the source is freed.
+   */
+  private async lateCommit(m: EntityManager, hold: MigrationHold): Promise<boolean> {
+    const claim = await this.claims.find(m, hold.vmId);
+    if (!claim || claim.releasedAt || claim.hostId !== hold.sourceHostId) return false;
+    const size = { vcpus: claim.vcpus, memoryMiB: claim.memoryMiB, diskGiB: claim.diskGiB, preemptible: !!claim.preemptible };
+    if (!(await this.hosts.tryAllocate(m, hold.targetHostId, size))) {
+      await this.hosts.allocateAnyway(m, hold.targetHostId, size);
+      this.log.error({ msg: 'a timed-out migration completed after its target was given away: the target is over its capacity', migrationId: hold.migrationId, vmId: hold.vmId, targetHostId: hold.targetHostId });
+    }
+    await this.hosts.free(m, hold.sourceHostId, claim.vcpus, claim.memoryMiB, claim.diskGiB, !!claim.preemptible);
+    await this.claims.moveActive(m, hold.vmId, hold.targetHostId, `migrated (completed after the scheduler's timeout, migration ${hold.migrationId}): ${hold.reason}`);
+    if (claim.reservationId) {
+      await this.reservations.onClaimReleased(m, claim);
+      await this.claims.leaveReservation(m, hold.vmId);
+    }
+    return true;
+  }
+
+  private async freeHold(m: EntityManager, hold: MigrationHold, outcome: HoldOutcome, reason: string | null = null): Promise<void> {
+    const settled = await this.holds.settle(m, hold.migrationId, outcome, reason);
     if (settled) await this.hosts.free(m, hold.targetHostId, hold.vcpus, hold.memoryMiB, hold.diskGiB, hold.preemptible);
   }
 

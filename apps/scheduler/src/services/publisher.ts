@@ -32,6 +32,7 @@ export class DecisionPublisher {
       image: { id: req.image.id, name: req.image.name, checksum: req.image.checksum, ...(req.image.arch ? { arch: req.image.arch } : {}) },
       sshKeys: req.sshKeys,
       userData: req.userData,
+      ...(req.storage ? { storage: req.storage } : {}),
       reason: c.reason.slice(0, 2000),
       attempt,
       maxAttempts: this.cfg.maxBuildAttempts,
@@ -112,6 +113,20 @@ export class DecisionPublisher {
       ...(e.targetHostId ? { targetHostId: e.targetHostId } : {}),
       reason: r.reason.slice(0, 4000),
       vmHostId: r.vmHostId,
+    });
+  }
+
+  /**
+   * The scheduler gave up on a migration that never ended (its hold timed out): a migrator still running it must
+   * abort it. Same event id for the same migration.
+   */
+  async migrationTimedOut(migrationId: string): Promise<void> {
+    await this.bus.publish(Subjects.MigrationControl, {
+      schemaVersion: SCHEMA_VERSION,
+      eventId: decisionEventId('migration.timed-out', migrationId),
+      occurredAt: new Date().toISOString(),
+      migrationId,
+      action: 'cancel',
     });
   }
 

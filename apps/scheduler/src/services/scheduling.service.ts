@@ -43,6 +43,7 @@ export function toPlacementRequest(e: VmRequested): PlacementRequest {
     priority: e.priority ?? DEFAULT_VM_PRIORITY,
     group: e.group ? { name: e.group.name, policy: e.group.policy } : undefined,
     policy: e.policy,
+    ...(e.storage ? { storage: e.storage } : {}),
   };
 }
 

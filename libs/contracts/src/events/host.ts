@@ -1,4 +1,4 @@
-import { IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateNested, IsArray } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, IsUUID, Max, MaxLength, Min, ValidateNested, IsArray } from 'class-validator';
 import { Type } from 'class-transformer';
 import { BusEvent } from './base';
 
@@ -28,6 +28,13 @@ export class HostFacts {
 
   @IsString() @MaxLength(100)
   libvirtVersion!: string;
+
+  /**
+   * The host mounts the shared datastore (MINICLOUD_SHARED_STORAGE_DIR, default /var/lib/minicloud/shared, with its
+   * `.minicloud-datastore` marker): VMs with `storage: shared` may run here. Absent (older registrations): false.
+   */
+  @IsOptional() @IsBoolean()
+  sharedStorage?: boolean;
 }
 
 /** Published by the provisioner once a host is discovered and stored. */

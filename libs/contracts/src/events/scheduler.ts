@@ -174,3 +174,25 @@ export interface ReservationView {
   hosts: { hostId: string; slots: number; used: number }[];
   createdAt: string;
 }
+
+/**
+ * rpc.scheduler.vm.start-claim (gateway → scheduler, before it hands `start` to the provisioner): the VM must hold
+ * capacity on `hostId`, the host its disk is on. An active claim there is confirmed; a claim released by a
+ * preemption (or a reservation's end, or moved to another host by a preemption) is taken again on `hostId` with
+ * the guarded allocation. No room, host not up, VM deleted or migrating: RpcError 409 with the reason.
+ */
+export class VmStartClaimRequest {
+  @IsUUID()
+  vmId!: string;
+
+  @IsUUID()
+  hostId!: string;
+}
+
+export interface VmStartClaimReply {
+  vmId: string;
+  hostId: string;
+  /** held: the VM's claim was already there; reclaimed: capacity was taken again for it now. */
+  claim: 'held' | 'reclaimed';
+  reason: string;
+}

@@ -56,6 +56,12 @@ export const VM_PRIORITY_MAX = 4;
 export const DEFAULT_VM_PRIORITY = 4;
 export const PlacementPolicies = ['round-robin', 'least-loaded', 'pack', 'spread'] as const;
 export type PlacementPolicyName = (typeof PlacementPolicies)[number];
+/**
+ * Where a VM's disk lives: `local` in its host's own directory (the default), `shared` on the shared datastore that
+ * every host with `sharedStorage` mounts at the same path (live migration then moves no disk).
+ */
+export const VmStorageKinds = ['local', 'shared'] as const;
+export type VmStorageKind = (typeof VmStorageKinds)[number];
 export const GroupPolicies = ['affinity', 'anti-affinity'] as const;
 export type GroupPolicy = (typeof GroupPolicies)[number];
 
@@ -94,6 +100,10 @@ export class VmRequestedEvent extends BusEvent {
 
   @IsOptional() @IsObject()
   tags?: Record<string, string>;
+
+  /** Where the disk lives (absent: `local`); `shared` VMs are only placed on hosts with the shared datastore. */
+  @IsOptional() @IsIn(VmStorageKinds as unknown as string[])
+  storage?: VmStorageKind;
 
   // ---- Scheduling options (issue 4, docs/scheduler.md); all optional. ----
 
@@ -143,6 +153,10 @@ export class VmScheduledEvent extends BusEvent {
 
   @IsOptional() @IsString() @MaxLength(65536)
   userData?: string;
+
+  /** Where the disk lives (absent: `local`). */
+  @IsOptional() @IsIn(VmStorageKinds as unknown as string[])
+  storage?: VmStorageKind;
 
   /** Why this host: the placement policy's explanation. */
   @IsString() @MaxLength(2000)

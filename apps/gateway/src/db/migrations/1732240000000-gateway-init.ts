@@ -1,4 +1,6 @@
 import { createInboxTable, MigrationInterface, QueryRunner } from '@minicloud/database';
+import { GatewayVmStorage1732330000000 } from './1732330000000-gateway-vm-storage';
+import { GatewayVmScheduling1732320000000 } from './1732320000000-gateway-vm-scheduling';
 
 /** The gateway's read model: vms, hosts, images (fed by events and RPC replies) and the consumers' inbox. */
 export class GatewayInit1732240000000 implements MigrationInterface {
@@ -69,4 +71,4 @@ export class GatewayInit1732240000000 implements MigrationInterface {
   }
 }
 
-export const GATEWAY_MIGRATIONS = [GatewayInit1732240000000];
+export const GATEWAY_MIGRATIONS = [GatewayInit1732240000000, GatewayVmScheduling1732320000000, GatewayVmStorage1732330000000];

@@ -6,6 +6,7 @@ import { HostFilter } from './host-filter';
 import { HostStateFilter } from './host-state.filter';
 import { DEFAULT_LOAD_CAPS, LoadCaps, LoadFilter } from './load.filter';
 import { MetricsFreshnessFilter } from './metrics-freshness.filter';
+import { SharedStorageFilter } from './shared-storage.filter';
 import { TargetHostFilter } from './target-host.filter';
 
 export * from './host-filter';
@@ -16,6 +17,7 @@ export * from './group.filter';
 export * from './host-state.filter';
 export * from './load.filter';
 export * from './metrics-freshness.filter';
+export * from './shared-storage.filter';
 export * from './target-host.filter';
 
 export interface FilterConfig {
@@ -39,6 +41,7 @@ export function defaultFilters(cfg: FilterConfig = DEFAULT_FILTER_CONFIG): HostF
     new TargetHostFilter(),
     new ExcludeHostsFilter(),
     new ArchFilter(),
+    new SharedStorageFilter(),
     new GroupFilter('affinity'),
     new GroupFilter('anti-affinity'),
     new CapacityFilter('vcpus'),
