@@ -173,13 +173,19 @@ describe('live migration on the lab', () => {
     const follow = lastSourceCounter(src, vmId, r.body.id);
     await waitMigration(r.body.id, (m) => m.state === 'running' && m.progress?.dataTransferredBytes > 0, 90_000);
     await sleep(3000);
+    // Still running: at 40 MiB/s with a 100 ms limit it does not converge on its own.
+    expect((await p.api('GET', `/v1/migrations/${r.body.id}`)).body.state).toBe('running');
+    const forcedAt = Date.now();
     const f = await p.api('POST', `/v1/migrations/${r.body.id}/force-complete`);
     expect(f.status).toBe(202);
     const m = await waitMigration(r.body.id, finished, 120_000);
     expect(m.state).toBe('completed');
     expect(m.result.forced).toBe(true);
-    // The pause was longer than the limit asked for: that is what forcing means.
-    expect(m.result.downtimeMs).toBeGreaterThan(100);
+    // Forcing lifts the downtime limit: the next round is the stop-and-copy (QEMU sends it uncapped, so the pause
+    // QEMU measures may even stay under the old limit): it ends soon after the request, with a real pause recorded.
+    const activated = Date.parse(m.stages.find((s: any) => s.stage === 'activation').at);
+    expect(activated - forcedAt).toBeLessThan(60_000);
+    expect(m.result.downtimeMs).toBeGreaterThan(0);
     expect(await domState(labHost(dst.id), vmId)).toBe('running');
     expect(await domState(src, vmId)).toBe('absent');
     await countsOnFrom(labHost(dst.id), vmId, await follow);
