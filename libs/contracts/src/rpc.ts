@@ -145,7 +145,7 @@ export interface MigrationResultFigures {
   predictedDowntimeMs: number | null;
   /** (actual − predicted) ÷ predicted, when both exist. */
   totalTimeError: number | null;
-  /** Ended by force-complete: post-copy, or pause-and-copy (a downtime above the limit); absent in rows written before it was recorded. */
+  /** Ended by force-complete: post-copy, or pause-and-copy (the downtime limit lifted); absent in rows written before it was recorded. */
   forced?: boolean;
 }
 
