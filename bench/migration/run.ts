@@ -48,6 +48,7 @@ import {
   vmDir,
   vmDiskPath,
   vmDomainXmlPath,
+  parseJobCompletedEvent,
 } from '@minicloud/hypervisor';
 import { afterProbe, chooseStrategy, jobFacts, learnedInputs, MigrationInputs, predict, Prediction, predictionError } from '@minicloud/migration';
 
@@ -317,47 +318,6 @@ async function ensureImage(lab: Lab): Promise<Image> {
   return { disk: remote.qcow2, kernel: remote.vmlinuz, initrd: remote.initrd, cmdline: manifest.cmdline };
 }
 
-/**
- * `virsh event --event job-completed` (the source's job statistics as typed parameters, "\tname: value" lines) as
- * DomainJobInfo. libvirt keeps no completed job on the destination of a post-copy migration, and libs/hypervisor has
- * no parser for this event: this is the bench's own.
- */
-export function parseJobCompletedEvent(text: string): DomainJobInfo {
-  const fields: Record<string, keyof DomainJobInfo> = {
-    time_elapsed: 'timeElapsedMs',
-    time_elapsed_net: 'timeElapsedNetMs',
-    downtime: 'totalDowntimeMs',
-    downtime_net: 'downtimeNetMs',
-    setup_time: 'setupTimeMs',
-    data_total: 'dataTotalBytes',
-    data_processed: 'dataProcessedBytes',
-    data_remaining: 'dataRemainingBytes',
-    memory_total: 'memoryTotalBytes',
-    memory_processed: 'memoryProcessedBytes',
-    memory_remaining: 'memoryRemainingBytes',
-    memory_bps: 'memoryBandwidthBytesPerSec',
-    memory_constant: 'constantPages',
-    memory_normal: 'normalPages',
-    memory_normal_bytes: 'normalBytes',
-    memory_dirty_rate: 'dirtyRatePagesPerSec',
-    memory_iteration: 'iteration',
-    memory_postcopy_requests: 'postcopyRequests',
-    memory_page_size: 'pageSizeBytes',
-    disk_total: 'diskTotalBytes',
-    disk_processed: 'diskProcessedBytes',
-    disk_remaining: 'diskRemainingBytes',
-    disk_bps: 'diskBandwidthBytesPerSec',
-    compression_cache: 'compressionCacheBytes',
-    compression_bytes: 'compressedBytes',
-    compression_pages: 'compressedPages',
-    compression_cache_misses: 'compressionCacheMisses',
-    compression_overflow: 'compressionOverflows',
-    auto_converge_throttle: 'autoConvergeThrottlePercent',
-  };
-  const info: Record<string, unknown> = { jobType: 'Completed', operation: 'Outgoing migration (job-completed event)' };
-  for (const m of text.matchAll(/^\s+([a-z_]+): (\d+)\s*$/gm)) if (m[1] in fields) info[fields[m[1]]] = Number(m[2]);
-  return info as unknown as DomainJobInfo;
-}
 
 const diskPathFor = (vmId: string, storage: MigrationStorageKind) => (storage === 'shared' ? `${SHARED_DIR}/${vmId}/disk.qcow2` : vmDiskPath(vmId));
 
@@ -556,7 +516,7 @@ class Guest {
       if (process.env.BENCH_DEBUG) log(`domjobinfo --completed on ${tgt.name} (${j.code}):\n${j.stdout}${j.stderr}`);
       out.statsFrom = 'destination';
       if (out.completed?.timeElapsedMs === undefined && ev?.stdout.includes("event 'job-completed'")) {
-        out.completed = parseJobCompletedEvent(ev.stdout);
+        out.completed = parseJobCompletedEvent(ev.stdout) ?? undefined;
         out.statsFrom = 'source job-completed event';
       }
       this.on = tgt;
