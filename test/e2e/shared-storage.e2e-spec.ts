@@ -5,7 +5,7 @@
  */
 import { Platform, sleep } from './support/platform';
 import { cleanLabVms, LabHost, onHost, virsh } from './support/lab';
-import { counters, finished, Guests } from './support/guests';
+import { finished, Guests } from './support/guests';
 
 const SHARED = '/var/lib/minicloud/shared';
 const sharedDir = (vmId: string) => `${SHARED}/vms/${vmId}`;
@@ -73,13 +73,7 @@ describe('VMs on shared storage on the lab', () => {
     const r = await p.api('POST', `/v1/vms/${vmId}/migrate`, { targetHost: h2.id });
     expect(r.status).toBe(202);
     expect(r.body.storage).toBe('shared');
-    let lastOnSource = 0;
-    for (;;) {
-      const c = counters(await g.consoleLog(src, vmId));
-      if (c.length) lastOnSource = Math.max(lastOnSource, c[c.length - 1]);
-      if (finished((await p.api('GET', `/v1/migrations/${r.body.id}`)).body)) break;
-      await sleep(200);
-    }
+    const lastOnSource = await g.lastSourceCounter(src, vmId, r.body.id);
     const m = await g.waitMigration(r.body.id, finished);
     expect({ state: m.state, error: m.error }).toEqual({ state: 'completed', error: null });
     expect(m).toMatchObject({ vmId, sourceHostId: h1.id, targetHostId: h2.id, mode: 'live', storage: 'shared' });
@@ -97,12 +91,7 @@ describe('VMs on shared storage on the lab', () => {
     expect(await g.exists(src, localDir(vmId))).toBe(false); // the source keeps nothing else (console log, seed ISO)
 
     // The guest counts on, one by one, from where it stopped on the source: no reboot, no gap.
-    await sleep(3000);
-    const c = counters(await g.consoleLog(dst, vmId)).filter((n) => n > lastOnSource - 5);
-    const seq = c.slice(c.findIndex((n) => n > lastOnSource));
-    expect(seq.length).toBeGreaterThanOrEqual(2);
-    expect(seq[0]).toBeLessThanOrEqual(lastOnSource + 3);
-    for (let i = 1; i < seq.length; i++) expect(seq[i]).toBe(seq[i - 1] + 1);
+    await g.countsOnFrom(dst, vmId, lastOnSource);
 
     // Deleting the VM removes its directory on the datastore too.
     const del = await p.api('DELETE', `/v1/vms/${vmId}`);
@@ -121,5 +110,44 @@ describe('VMs on shared storage on the lab', () => {
     expect(r.status).toBe(409);
     expect(r.body.message).toMatch(/host-local disk.*use "copy"/);
     expect(await g.domState(g.labHost(h1.id), vmId)).toBe('running');
+  });
+
+  it('a priority-1 VM that needs the room of a preemptible VM moves it live to the other host: it counts on there', async () => {
+    const h1 = hosts[0];
+    const h2 = g.other(h1.id);
+    const src = g.labHost(h1.id);
+    const dst = g.labHost(h2.id);
+    // The preemptible VM claims 20 GiB of h1's disk (a sparse overlay on the datastore).
+    const spot = await g.bootedVm('spot', h1.id, { storage: 'shared', diskGiB: 20, preemptible: true, priority: 4 });
+    // The urgent VM asks for more disk than h1 has left, but not more than it would have without the spot VM.
+    const free = (await p.api('GET', `/v1/hosts/${h1.id}`)).body.free.diskGiB as number;
+    expect(free).toBeGreaterThan(0);
+    const urgent = await p.api('POST', '/v1/vms', { name: 'urgent', vcpus: 1, memoryMiB: 256, diskGiB: free + 10, image: 'minicloud-lab', targetHost: h1.id, priority: 1 });
+    expect(urgent.status).toBe(202);
+    created.push(urgent.body.id);
+
+    // The scheduler plans a live migration of the spot VM (origin preemption) instead of stopping it.
+    const mig = await (async () => {
+      for (const end = Date.now() + 30_000; Date.now() < end; await sleep(300)) {
+        const r = await p.api('GET', `/v1/migrations?vm=${spot}`);
+        const items = r.body.items ?? r.body;
+        if (items.length) return items[0];
+      }
+      throw new Error('no migration of the preempted VM was planned');
+    })();
+    expect(mig).toMatchObject({ vmId: spot, origin: 'preemption', sourceHostId: h1.id, targetHostId: h2.id, mode: 'live', storage: 'shared' });
+    const lastOnSource = await g.lastSourceCounter(src, spot, mig.id);
+    const m = await g.waitMigration(mig.id, finished);
+    expect({ state: m.state, error: m.error }).toEqual({ state: 'completed', error: null });
+
+    // The spot VM runs on h2 only and counts on without a gap; the urgent VM runs on h1.
+    const moved = await p.waitForVm(spot, (v) => v.status === 'running' && v.host?.id === h2.id, 30_000);
+    expect(moved.scheduling).toBeNull();
+    expect(await g.domState(dst, spot)).toBe('running');
+    expect(await g.domState(src, spot)).toBe('absent');
+    await g.countsOnFrom(dst, spot, lastOnSource);
+    const u = await p.waitForVm(urgent.body.id, (v) => v.status === 'running' || v.status === 'failed', 120_000);
+    expect({ status: u.status, host: u.host?.id }).toEqual({ status: 'running', host: h1.id });
+    expect(await g.domState(src, urgent.body.id)).toBe('running');
   });
 });

@@ -533,6 +533,12 @@ describe('vm migrate and migrations', () => {
     expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
     expect(h.stdout()).toMatch(new RegExp(`^preempted: +2026-11-28T10:05:00.000Z by VM ${by} \\(stopped\\)$`, 'm'));
     expect(h.stdout()).toMatch(/^preempted because: +preempted by VM .* on host hv1$/m);
+
+    const moving = { ...preempted, action: 'migrate', targetHostId: HV2, migrationId: MIG };
+    h = harness(() => ({ data: vm({ status: 'migrating', scheduling: moving }) }));
+    expect(await h.exec('vm', 'show', VM_ID)).toBe(0);
+    expect(h.stdout()).toMatch(/^status: +migrating \(preempted, moving\)$/m);
+    expect(h.stdout()).toMatch(new RegExp(`^preempted: +2026-11-28T10:05:00.000Z by VM ${by} \\(being moved to ${HV2} by migration ${MIG}\\)$`, 'm'));
   });
 
   it('vm show says where the disk lives', async () => {

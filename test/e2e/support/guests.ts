@@ -60,6 +60,27 @@ export class Guests {
     return vm.id;
   }
 
+  /** While migration `migrationId` runs: the last counter the guest printed on `host` (the source) before it ended. */
+  async lastSourceCounter(host: LabHost, vmId: string, migrationId: string): Promise<number> {
+    let last = 0;
+    for (;;) {
+      const c = counters(await this.consoleLog(host, vmId));
+      if (c.length) last = Math.max(last, c[c.length - 1]);
+      if (finished((await this.p.api('GET', `/v1/migrations/${migrationId}`)).body)) return last;
+      await sleep(200);
+    }
+  }
+
+  /** The guest on `host` counts on, one by one, from right after `from`: no reboot, no gap. */
+  async countsOnFrom(host: LabHost, vmId: string, from: number): Promise<void> {
+    await sleep(3000);
+    const c = counters(await this.consoleLog(host, vmId)).filter((n) => n > from - 5);
+    const seq = c.slice(c.findIndex((n) => n > from));
+    expect(seq.length).toBeGreaterThanOrEqual(2);
+    expect(seq[0]).toBeLessThanOrEqual(from + 3); // picked up where the source stopped (≤ 3 s of polling slack)
+    for (let i = 1; i < seq.length; i++) expect(seq[i]).toBe(seq[i - 1] + 1);
+  }
+
   /** Polls GET /v1/migrations/:id until `done` says yes. */
   async waitMigration(id: string, done: (m: any) => boolean, timeoutMs = 180_000): Promise<any> {
     const end = Date.now() + timeoutMs;

@@ -67,7 +67,7 @@ export type AllocationField = 'vcpus' | 'mem' | 'disk' | 'preemptibleMem' | 'vms
 export type CapacityField = 'vcpus' | 'mem' | 'disk';
 
 export interface AllocationCheck {
-  /** Also count the open migration holds, on their target host (default: active claims only). */
+  /** Also count the open migration holds, on their target host (not a preempted VM's: its claim is there already; default: active claims only). */
   holds?: boolean;
   /** Which allocations must equal the sum of the claims (+ holds); default vcpus, mem, disk. */
   equal?: AllocationField[];
@@ -177,7 +177,7 @@ export async function startSchedulerTestBed(o: { database: string; busName: stri
       const r = await bed.pg.query(`
         WITH used AS (
           SELECT host_id, vcpus, memory_mib, disk_gib, preemptible FROM scheduler.claims WHERE released_at IS NULL AND host_id IS NOT NULL
-          ${holds ? 'UNION ALL SELECT target_host_id, vcpus, memory_mib, disk_gib, preemptible FROM scheduler.migration_holds WHERE settled_at IS NULL' : ''}
+          ${holds ? 'UNION ALL SELECT target_host_id, vcpus, memory_mib, disk_gib, preemptible FROM scheduler.migration_holds WHERE settled_at IS NULL AND NOT claim_moved' : ''}
         )
         SELECT h.id, h.allocated_vcpus, h.allocated_memory_mib, h.allocated_disk_gib, h.preemptible_memory_mib, h.active_vms,
           floor(h.total_vcpus * h.cpu_allocation_ratio) AS cap_vcpus,

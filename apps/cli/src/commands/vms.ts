@@ -32,14 +32,14 @@ export interface Vm {
 
 export type VmScheduling =
   | { state: 'queued'; since: string; reason: string; priority: number; deadline: string | null; waitedSeconds: number; position: number | null; effectivePriority: number | null }
-  | { state: 'preempted'; at: string; hostId: string; action: string; targetHostId: string | null; preemptedByVmId: string | null; reservationId: string | null; reason: string };
+  | { state: 'preempted'; at: string; hostId: string; action: string; targetHostId: string | null; migrationId?: string | null; preemptedByVmId: string | null; reservationId: string | null; reason: string };
 
-/** The STATUS column: the status, and what the scheduler says beyond it ("requested (queued #3)", "stopped (preempted)"). */
+/** The STATUS column: the status, and what the scheduler says beyond it ("requested (queued #3)", "stopped (preempted)", "running (preempted, moving)"). */
 export function statusText(vm: Pick<Vm, 'status' | 'scheduling'>): string {
   const s = vm.scheduling;
   if (!s) return String(vm.status);
   if (s.state === 'queued') return `${vm.status} (queued${s.position ? ` #${s.position}` : ''})`;
-  return `${vm.status} (preempted)`;
+  return s.action === 'migrate' && s.migrationId ? `${vm.status} (preempted, moving)` : `${vm.status} (preempted)`;
 }
 
 /** The detail lines of `vm show` for a queued or preempted VM. */
@@ -54,8 +54,9 @@ export function schedulingDetails(s: VmScheduling | null | undefined): [string, 
     ];
   }
   const by = s.preemptedByVmId ? `by VM ${s.preemptedByVmId}` : s.reservationId ? `by reservation ${s.reservationId}` : 'by the scheduler';
+  const what = s.action === 'migrate' && s.migrationId ? `being moved to ${s.targetHostId} by migration ${s.migrationId}` : s.action === 'migrate' && s.targetHostId ? `asked to move to ${s.targetHostId}, stopped` : 'stopped';
   return [
-    ['preempted', `${s.at} ${by} (${s.action === 'migrate' && s.targetHostId ? `asked to move to ${s.targetHostId}, stopped` : 'stopped'})`],
+    ['preempted', `${s.at} ${by} (${what})`],
     ['preempted because', s.reason],
   ];
 }

@@ -37,3 +37,24 @@ describe('scheduling notes in the read model', () => {
     expect(visibleNote('stopped', null)).toBeNull();
   });
 });
+
+describe('a preempted VM being moved (action migrate)', () => {
+  const moving = preemptedNote({ occurredAt: '2026-11-28T00:05:00.000Z', hostId: 'h1', action: 'migrate', targetHostId: 'h2', migrationId: 'mig-1', preemptedByVmId: 'vm-9', reason: 'preempted by VM vm-9 (priority 1) on host h1' });
+
+  it('is shown while the VM runs and migrates, with the migration', () => {
+    expect(moving).toMatchObject({ state: 'preempted', action: 'migrate', targetHostId: 'h2', migrationId: 'mig-1' });
+    expect(acceptNote('running', moving)).toBe(moving);
+    expect(visibleNote('running', moving)).toBe(moving);
+    const during = noteAfterState('running', 'migrating', moving);
+    expect(visibleNote('migrating', during)).toBe(moving);
+  });
+
+  it('ends with the migration, whichever way it ends', () => {
+    expect(noteAfterState('migrating', 'running', moving)).toBeNull();
+    expect(noteAfterState('migrating', 'failed', moving)).toBeNull();
+  });
+
+  it('is not taken for a VM already stopped (the fallback stop comes as its own note)', () => {
+    expect(acceptNote('stopped', moving)).toBeNull();
+  });
+});

@@ -42,11 +42,24 @@ describe('VmPreemptService', () => {
     ]);
   });
 
-  it('migrate: stopped too for now, and the reason says so', async () => {
+  it('migrate with a planned migration: leaves the VM running (the migrator moves it)', async () => {
+    const t = setup('running');
+    const e = t.event({ action: 'migrate', targetHostId: H2, migrationId: randomUUID() });
+    await t.svc.handle(e);
+    expect(t.driver.calls.filter((c) => c.startsWith('destroyVm'))).toEqual([]);
+    expect(t.driver.domains.get(t.vmId)).toBe('running');
+    expect(t.repo.vms.get(t.vmId)).toMatchObject({ state: 'running', generation: 6 });
+    expect(t.published).toEqual([]);
+    // The scheduler's fallback when the migration fails: a stop, which is carried out.
+    await t.svc.handle(t.event({ reason: 'preempted VM could not be moved to lab-h2: migration m failed; stopped instead' }));
+    expect(t.repo.vms.get(t.vmId)).toMatchObject({ state: 'stopped', generation: 7 });
+  });
+
+  it('migrate without a migration: stopped, and the reason says so', async () => {
     const t = setup('suspended');
     await t.svc.handle(t.event({ action: 'migrate', targetHostId: H2, preemptedByVmId: undefined, reservationId: randomUUID() }));
     expect(t.repo.vms.get(t.vmId)).toMatchObject({ state: 'stopped', generation: 7 });
-    expect(t.published[0].reason).toMatch(/^preempted by reservation [0-9a-f-]+: .*; asked to move it to lab-h2, but moving a preempted VM is not available yet: it was stopped instead$/);
+    expect(t.published[0].reason).toMatch(/^preempted by reservation [0-9a-f-]+: .*; asked to move it to lab-h2, but no migration was planned for it: it was stopped instead$/);
   });
 
   it('is idempotent and leaves a VM at rest alone', async () => {

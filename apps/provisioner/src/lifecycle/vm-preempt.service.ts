@@ -24,12 +24,14 @@ export function preemptReason(e: Pick<VmPreemptRequestedEvent, 'action' | 'preem
   const by = e.preemptedByVmId ? `preempted by VM ${e.preemptedByVmId}` : e.reservationId ? `preempted by reservation ${e.reservationId}` : 'preempted';
   const base = `${by}: ${e.reason}`;
   if (e.action !== 'migrate') return base;
-  return `${base}; asked to move it${targetName ? ` to ${targetName}` : ''}, but moving a preempted VM is not available yet: it was stopped instead`;
+  return `${base}; asked to move it${targetName ? ` to ${targetName}` : ''}, but no migration was planned for it: it was stopped instead`;
 }
 
 /**
- * vm.preempt-requested (the scheduler already released the VM's claim): the VM is forced off on its host and shows
- * `stopped`. Action `migrate` is stopped too for now (the live-migration path will take it), and the reason says so.
+ * vm.preempt-requested. Action `stop` (the scheduler already released the VM's claim): the VM is forced off on its
+ * host and shows `stopped`. Action `migrate` with a migration: nothing to do here — the VM keeps running and the
+ * migrator moves it (migration.planned, origin preemption); if that fails the scheduler sends a `stop`. A `migrate`
+ * without a migration is stopped, and the reason says so.
  * Idempotent (inbox); a VM already at rest is left alone; a VM in flight (building, migrating) is retried later.
  */
 @Injectable()
@@ -51,6 +53,10 @@ export class VmPreemptService {
         log.warn({ msg: `preemption ignored: ${why}`, vmId: vm.id, hostId: e.hostId, state: vm.state }, 'VmPreempt');
         return this.repo.transaction((m) => this.repo.recordInbox(VM_PREEMPT_CONSUMER, e.eventId, m)).then(() => undefined);
       };
+      if (e.action === 'migrate' && e.migrationId) {
+        log.log({ msg: 'VM preempted: left running, the migrator moves it', vmId: vm.id, hostId: e.hostId, targetHostId: e.targetHostId, migrationId: e.migrationId, state: vm.state }, 'VmPreempt');
+        return this.repo.transaction((m) => this.repo.recordInbox(VM_PREEMPT_CONSUMER, e.eventId, m)).then(() => undefined);
+      }
       if (AT_REST.includes(vm.state)) return skip(`the VM is ${vm.state}`);
       if (vm.hostId !== e.hostId) return skip(`the VM is on host ${vm.hostId}, not ${e.hostId}`);
       if (!STOPPABLE.includes(vm.state)) throw new Error(`VM ${vm.id} is ${vm.state}: preemption waits until it settles`);

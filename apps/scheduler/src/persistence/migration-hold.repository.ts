@@ -18,6 +18,12 @@ export interface MigrationHold {
   preemptible: boolean;
   /** Why this target (the placement reason, sent in migration.planned). */
   reason: string;
+  /**
+   * A preempted VM moved away: its claim already points at the target (the source's room went to the preempting
+   * VM), so this hold allocates nothing of its own. Completed: nothing to move; failed: the claim is released and
+   * the VM stopped instead.
+   */
+  claimMoved: boolean;
   createdAt: Date;
   settledAt: Date | null;
   outcome: HoldOutcome | null;
@@ -42,6 +48,7 @@ interface HoldRow {
   disk_gib: number;
   preemptible: boolean;
   reason: string;
+  claim_moved: boolean;
   created_at: Date;
   settled_at: Date | null;
   outcome: HoldOutcome | null;
@@ -57,6 +64,7 @@ const toHold = (r: HoldRow): MigrationHold => ({
   diskGiB: r.disk_gib,
   preemptible: r.preemptible,
   reason: r.reason,
+  claimMoved: r.claim_moved === true,
   createdAt: new Date(r.created_at),
   settledAt: r.settled_at ? new Date(r.settled_at) : null,
   outcome: r.outcome,
@@ -84,11 +92,11 @@ export class MigrationHoldRepository {
   }
 
   /** null when a hold with this migration id exists already. */
-  async insert(m: EntityManager, h: Omit<MigrationHold, 'createdAt' | 'settledAt' | 'outcome'>): Promise<MigrationHold | null> {
+  async insert(m: EntityManager, h: Omit<MigrationHold, 'createdAt' | 'settledAt' | 'outcome' | 'claimMoved'> & { claimMoved?: boolean }): Promise<MigrationHold | null> {
     const rows = await rowsOf<HoldRow>(m,
-      `INSERT INTO scheduler.migration_holds (migration_id, vm_id, source_host_id, target_host_id, vcpus, memory_mib, disk_gib, preemptible, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (migration_id) DO NOTHING RETURNING *`,
-      [h.migrationId, h.vmId, h.sourceHostId, h.targetHostId, h.vcpus, h.memoryMiB, h.diskGiB, h.preemptible, h.reason],
+      `INSERT INTO scheduler.migration_holds (migration_id, vm_id, source_host_id, target_host_id, vcpus, memory_mib, disk_gib, preemptible, reason, claim_moved)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (migration_id) DO NOTHING RETURNING *`,
+      [h.migrationId, h.vmId, h.sourceHostId, h.targetHostId, h.vcpus, h.memoryMiB, h.diskGiB, h.preemptible, h.reason, h.claimMoved === true],
     );
     return rows.length ? toHold(rows[0]) : null;
   }

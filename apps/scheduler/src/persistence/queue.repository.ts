@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { MigrationStorageKind } from '@minicloud/contracts';
+import { MigrationHold } from './migration-hold.repository';
 import { rowsOf } from './sql';
 
 export interface PendingRow {
@@ -46,6 +48,8 @@ export interface PreemptionRecord {
   preemptedByVmId: string | null;
   reservationId: string | null;
   reason: string;
+  /** Action migrate: the live migration that moves the VM (its hold has `claimMoved`), and its storage. */
+  migration?: { hold: MigrationHold; storage: MigrationStorageKind } | null;
 }
 
 /** scheduler.pending (requests waiting for capacity) and scheduler.preemptions (the record of preemptions). */
@@ -85,10 +89,19 @@ export class QueueRepository {
 
   async recordPreemption(m: EntityManager, p: PreemptionRecord): Promise<void> {
     await m.query(
-      `INSERT INTO scheduler.preemptions (vm_id, host_id, action, target_host_id, preempted_by_vm_id, reservation_id, reason)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [p.vmId, p.hostId, p.action, p.targetHostId, p.preemptedByVmId, p.reservationId, p.reason],
+      `INSERT INTO scheduler.preemptions (vm_id, host_id, action, target_host_id, preempted_by_vm_id, reservation_id, reason, migration_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [p.vmId, p.hostId, p.action, p.targetHostId, p.preemptedByVmId, p.reservationId, p.reason, p.migration?.hold.migrationId ?? null],
     );
+  }
+
+  /** Who preempted the VM that migration `migrationId` was moving (its preemption record). */
+  async preemptionOfMigration(m: EntityManager, migrationId: string): Promise<{ preemptedByVmId: string | null; reservationId: string | null } | null> {
+    const rows = await rowsOf<{ preempted_by_vm_id: string | null; reservation_id: string | null }>(m,
+      `SELECT preempted_by_vm_id, reservation_id FROM scheduler.preemptions WHERE migration_id = $1 ORDER BY id LIMIT 1`,
+      [migrationId],
+    );
+    return rows.length ? { preemptedByVmId: rows[0].preempted_by_vm_id, reservationId: rows[0].reservation_id } : null;
   }
 }
 

@@ -66,6 +66,8 @@ export class Cluster {
     // A migrating VM's load is counted where it is going (its capacity there is already allocated).
     for (const hold of input.holds) {
       const vm = vms.get(hold.vmId);
+      // A preempted VM being moved: its claim (and so its place here) is on the target already.
+      if (vm && vm.hostId === hold.targetHostId) c.migrating.add(hold.vmId);
       if (!vm || vm.hostId !== hold.sourceHostId || !views.has(hold.targetHostId)) continue;
       c.move(hold.vmId, hold.targetHostId, false);
       c.migrating.add(hold.vmId);

@@ -138,6 +138,10 @@ describe('balance', () => {
     expect(all.proposals).toEqual([]);
     const migrating = round().run(imbalanced({ holds: [{ vmId: vmId(2), sourceHostId: A, targetHostId: B }] }), settings());
     expect(migrating.proposals.map((p) => p.vmId)).not.toContain(vmId(2));
+    // A preempted VM being moved: its claim already points at the target (host-a here), the hold names it.
+    const preempted = round().run(imbalanced({ holds: [{ vmId: vmId(2), sourceHostId: B, targetHostId: A }] }), settings());
+    expect(preempted.proposals.map((p) => p.vmId)).not.toContain(vmId(2));
+    expect(preempted.proposals.length).toBeGreaterThan(0);
   });
 
   it('respects anti-affinity: a VM is not moved next to a member of its group', () => {

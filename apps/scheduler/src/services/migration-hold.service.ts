@@ -5,7 +5,8 @@ import { firstDelivery } from '@minicloud/database';
 import { explainTargetRefused, failedMigrationOutcome, migrationPlacementRequest, Refusal, refuseMigration } from '../placement/migration';
 import { plannedMigrationStorage } from '../placement/migration-storage';
 import { Planner } from '../placement/planner';
-import { Claim, ClaimRepository, HoldOutcome, HostRepository, MigrationHold, MigrationHoldRepository, MigrationRefusal } from '../persistence';
+import { Claim, ClaimRepository, HoldOutcome, HostRepository, MigrationHold, MigrationHoldRepository, MigrationRefusal, PreemptionRecord, QueueRepository } from '../persistence';
+import { preemptLateCommit, preemptMigrationFallback } from '../placement/preempt-migration';
 import { SCHEMA } from '../scheduler.constants';
 import { HostCache } from './host-cache.service';
 import { DecisionPublisher, MigrationRequested, VmRequested } from './publisher';
@@ -27,6 +28,9 @@ const MAX_ROUNDS = 3;
  * migration.planned — or refuse with migration.failed. migration.completed → free the source, the claim moves
  * to the target (the hold's allocation becomes the claim's). migration.failed → free the target (or, when the
  * VM ended up on the target anyway, as completed). Every decision about a VM runs under its lock.
+ * A preempted VM's migration (hold with `claimMoved`: the claim moved at preemption, the source already freed):
+ * completed → nothing moves; failed/cancelled/timed out → the claim is released and the VM stopped instead
+ * (vm.preempt-requested, action stop).
  */
 @Injectable()
 export class MigrationHoldService {
@@ -46,6 +50,7 @@ export class MigrationHoldService {
     private readonly reservations: ReservationService,
     private readonly scheduling: SchedulingService,
     @Inject(SCHEDULER_CONFIG) private readonly cfg: SchedulerConfig,
+    private readonly queue: QueueRepository,
   ) {}
 
   /** Idempotent on the migration id: a redelivery publishes the stored answer again (same event id). */
@@ -130,14 +135,16 @@ export class MigrationHoldService {
       const hold = await this.holds.get(m, migrationId);
       if (!hold || hold.vmId !== vmId) return null;
       // The scheduler gave up on it (timed out) but it completed after all: the VM runs on the target.
-      if (hold.outcome === 'timed-out' && outcome(hold) === 'completed') return (await this.lateCommit(m, hold)) ? { hold, how: 'completed' as HoldOutcome } : null;
+      if (hold.outcome === 'timed-out' && outcome(hold) === 'completed') return (await this.lateCommit(m, hold)) ? { hold, how: 'completed' as HoldOutcome, stop: null } : null;
       if (hold.settledAt) return null;
       const how = outcome(hold);
+      let stop: PreemptionRecord | null = null;
       if (how === 'completed') await this.commit(m, hold);
-      else await this.freeHold(m, hold, how);
-      return { hold, how };
+      else stop = await this.freeHold(m, hold, how);
+      return { hold, how, stop };
     });
     if (!done) return false;
+    if (done.stop) await this.publisher.preempted(done.stop, `migration-ended:${migrationId}`);
     this.log.log({ msg: 'migration hold settled', migrationId, vmId, outcome: done.how, sourceHostId: done.hold.sourceHostId, targetHostId: done.hold.targetHostId });
     this.scheduling.onCapacityFreed();
     this.onSettled(done.hold);
@@ -150,6 +157,11 @@ export class MigrationHoldService {
    * When the claim is no longer active on the source (released meanwhile), the hold's capacity is just freed.
    */
   private async commit(m: EntityManager, hold: MigrationHold): Promise<void> {
+    if (hold.claimMoved) {
+      // A preempted VM: its claim moved to the target when it was preempted; the source was freed then.
+      await this.holds.settle(m, hold.migrationId, 'completed');
+      return;
+    }
     const claim = await this.claims.find(m, hold.vmId);
     if (!claim || claim.releasedAt || claim.hostId !== hold.sourceHostId) {
       await this.freeHold(m, hold, 'completed');
@@ -179,11 +191,11 @@ export class MigrationHoldService {
         await this.claims.lockVm(m, h.vmId);
         const cur = await this.holds.get(m, h.migrationId);
         if (!cur || cur.settledAt) return false;
-        await this.freeHold(m, cur, 'timed-out', reason);
-        return true;
+        return { stop: await this.freeHold(m, cur, 'timed-out', reason) };
       });
       if (!done) continue;
       await this.publisher.migrationTimedOut(h.migrationId);
+      if (done.stop) await this.publisher.preempted(done.stop, `migration-ended:${h.migrationId}`);
       this.log.warn({ msg: 'migration hold timed out: target freed, migration cancelled', migrationId: h.migrationId, vmId: h.vmId, sourceHostId: h.sourceHostId, targetHostId: h.targetHostId, reason });
       given.push(h);
       this.scheduling.onCapacityFreed();
@@ -199,6 +211,7 @@ export class MigrationHoldService {
    */
   private async lateCommit(m: EntityManager, hold: MigrationHold): Promise<boolean> {
     const claim = await this.claims.find(m, hold.vmId);
+    if (hold.claimMoved) return this.lateCommitPreempted(m, hold, claim);
     if (!claim || claim.releasedAt || claim.hostId !== hold.sourceHostId) return false;
     const size = { vcpus: claim.vcpus, memoryMiB: claim.memoryMiB, diskGiB: claim.diskGiB, preemptible: !!claim.preemptible };
     if (!(await this.hosts.tryAllocate(m, hold.targetHostId, size))) {
@@ -214,16 +227,66 @@ export class MigrationHoldService {
     return true;
   }
 
-  private async freeHold(m: EntityManager, hold: MigrationHold, outcome: HoldOutcome, reason: string | null = null): Promise<void> {
+  /**
+   * Settles an open hold and frees what it allocated on the target. A preempted VM's hold allocated nothing of its
+   * own (the target's allocation is the claim's): when its migration failed, was cancelled or timed out, the claim
+   * is released instead and the stop to publish is returned (null otherwise).
+   */
+  private async freeHold(m: EntityManager, hold: MigrationHold, outcome: HoldOutcome, reason: string | null = null): Promise<PreemptionRecord | null> {
     const settled = await this.holds.settle(m, hold.migrationId, outcome, reason);
-    if (settled) await this.hosts.free(m, hold.targetHostId, hold.vcpus, hold.memoryMiB, hold.diskGiB, hold.preemptible);
+    if (!settled) return null;
+    if (!hold.claimMoved) {
+      await this.hosts.free(m, hold.targetHostId, hold.vcpus, hold.memoryMiB, hold.diskGiB, hold.preemptible);
+      return null;
+    }
+    if (outcome === 'vm-deleted' || outcome === 'completed') return null;
+    return this.stopInstead(m, hold, outcome, reason);
+  }
+
+  /** A preempted VM that could not be moved: its claim on the target is released and the VM stopped on the source. */
+  private async stopInstead(m: EntityManager, hold: MigrationHold, outcome: HoldOutcome, detail: string | null): Promise<PreemptionRecord | null> {
+    const claim = await this.claims.find(m, hold.vmId);
+    const targetName = this.cache.snapshot().find((h) => h.id === hold.targetHostId)?.name ?? hold.targetHostId;
+    const plan = preemptMigrationFallback(hold, claim, outcome, targetName, detail);
+    if (plan.kind === 'none' || !claim) return null;
+    await this.claims.releaseActive(m, hold.vmId, plan.why);
+    await this.hosts.free(m, hold.targetHostId, claim.vcpus, claim.memoryMiB, claim.diskGiB, !!claim.preemptible);
+    await this.reservations.onClaimReleased(m, claim);
+    const by = await this.queue.preemptionOfMigration(m, hold.migrationId);
+    const rec: PreemptionRecord = {
+      vmId: hold.vmId,
+      hostId: hold.sourceHostId,
+      action: 'stop',
+      targetHostId: null,
+      preemptedByVmId: by?.preemptedByVmId ?? null,
+      reservationId: by?.reservationId ?? null,
+      reason: plan.why,
+      migration: null,
+    };
+    await this.queue.recordPreemption(m, rec);
+    this.log.warn({ msg: 'preempted VM could not be moved: stopping it instead', migrationId: hold.migrationId, vmId: hold.vmId, sourceHostId: hold.sourceHostId, reason: plan.why });
+    return rec;
+  }
+
+  /** A preempted VM's migration completed after its timeout: the VM runs on the target, its claim is taken there again. */
+  private async lateCommitPreempted(m: EntityManager, hold: MigrationHold, claim: Claim | null): Promise<boolean> {
+    if (preemptLateCommit(hold, claim) === 'none' || !claim) return false;
+    const size = { vcpus: claim.vcpus, memoryMiB: claim.memoryMiB, diskGiB: claim.diskGiB, preemptible: !!claim.preemptible };
+    if (!(await this.hosts.tryAllocate(m, hold.targetHostId, size))) {
+      await this.hosts.allocateAnyway(m, hold.targetHostId, size);
+      this.log.error({ msg: 'a preempted VM moved after its migration timed out and its room was given away: the target is over its capacity', migrationId: hold.migrationId, vmId: hold.vmId, targetHostId: hold.targetHostId });
+    }
+    await this.claims.reactivate(m, hold.vmId, hold.targetHostId, `moved (completed after the scheduler's timeout, migration ${hold.migrationId}): ${hold.reason}`);
+    return true;
   }
 
   /** The VM is gone (or its claim released): its open hold, if any, is settled and the target freed. Caller holds the VM's lock. */
   async dropOpenHold(m: EntityManager, vmId: string, outcome: HoldOutcome): Promise<boolean> {
     const hold = await this.holds.openOfVm(m, vmId);
     if (!hold) return false;
-    await this.freeHold(m, hold, outcome);
+    // A preempted VM's hold allocated nothing: the claim's release (the caller's) frees the target.
+    if (hold.claimMoved) await this.holds.settle(m, hold.migrationId, outcome);
+    else await this.freeHold(m, hold, outcome);
     this.log.log({ msg: 'migration hold settled', migrationId: hold.migrationId, vmId, outcome, targetHostId: hold.targetHostId });
     return true;
   }

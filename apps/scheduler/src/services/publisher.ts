@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventOf, SCHEMA_VERSION, Subjects } from '@minicloud/contracts';
+import { EventOf, MigrationStorageKind, SCHEMA_VERSION, Subjects } from '@minicloud/contracts';
 import { Bus } from '@minicloud/messaging';
 import { Claim, MigrationHold, MigrationRefusal, PreemptionRecord, ScheduleFailure } from '../persistence';
 import { decisionEventId } from './event-ids';
@@ -8,6 +8,24 @@ import { SchedulerConfig } from './config';
 
 export type VmRequested = EventOf<typeof Subjects.VmRequested>;
 export type MigrationRequested = EventOf<typeof Subjects.MigrationRequested>;
+
+/** The migration that moves a preempted VM away: live, the default strategy and downtime limit of the migrator. */
+export function preemptionMigration(h: MigrationHold, storage: MigrationStorageKind): MigrationRequested {
+  return {
+    schemaVersion: SCHEMA_VERSION,
+    eventId: decisionEventId(Subjects.MigrationRequested, h.migrationId),
+    occurredAt: h.createdAt.toISOString(),
+    migrationId: h.migrationId,
+    vmId: h.vmId,
+    sourceHostId: h.sourceHostId,
+    targetHostId: h.targetHostId,
+    mode: 'live',
+    storage,
+    strategy: 'auto',
+    origin: 'preemption',
+    reason: h.reason.slice(0, 2000),
+  };
+}
 
 /**
  * Publishes the scheduler's decisions with event ids derived from the decision (VM, kind, attempt), so a
@@ -63,7 +81,11 @@ export class DecisionPublisher {
     });
   }
 
-  /** `key` makes the id unique per preemption (the VM may be preempted again later). */
+  /**
+   * `key` makes the id unique per preemption (the VM may be preempted again later). Action `migrate` publishes the
+   * migration that moves the VM too (migration.planned, origin `preemption`: its capacity on the target is the
+   * claim's, already moved), after the preemption itself.
+   */
   async preempted(p: PreemptionRecord, key: string): Promise<void> {
     await this.bus.publish(Subjects.VmPreemptRequested, {
       schemaVersion: SCHEMA_VERSION,
@@ -73,10 +95,12 @@ export class DecisionPublisher {
       hostId: p.hostId,
       action: p.action,
       ...(p.targetHostId ? { targetHostId: p.targetHostId } : {}),
+      ...(p.migration ? { migrationId: p.migration.hold.migrationId } : {}),
       ...(p.preemptedByVmId ? { preemptedByVmId: p.preemptedByVmId } : {}),
       ...(p.reservationId ? { reservationId: p.reservationId } : {}),
       reason: p.reason.slice(0, 2000),
     });
+    if (p.migration) await this.migrationPlanned(preemptionMigration(p.migration.hold, p.migration.storage), p.migration.hold);
   }
 
   /** Capacity is held on the target: the migrator may start. Same event id for the same migration. */

@@ -1,14 +1,16 @@
 import { Inject, Injectable, Logger, forwardRef } from '@nestjs/common';
+import { randomUUID } from 'crypto';
 import { performance } from 'perf_hooks';
 import { DataSource, EntityManager } from 'typeorm';
 import { DEFAULT_VM_PRIORITY, EventOf, Subjects } from '@minicloud/contracts';
 import { fitsEmpty } from '../placement/capacity';
 import { CAPACITY_FILTERS } from '../placement/filters';
 import { Planner } from '../placement/planner';
+import { plannedMigrationStorage } from '../placement/migration-storage';
 import { choosePreemption, PreemptibleVm } from '../placement/preemption';
 import { expiresAt, mayPreempt } from '../placement/queue';
 import { HostView, PlacementRequest } from '../placement/types';
-import { CachedHost, Claim, ClaimRepository, HostRepository, PreemptionRecord, preemptionsBy, QueueRepository, ScheduleFailure } from '../persistence';
+import { CachedHost, Claim, ClaimRepository, HostRepository, MigrationHoldRepository, PreemptionRecord, preemptionsBy, QueueRepository, ScheduleFailure } from '../persistence';
 import { SchedulerConfig } from './config';
 import { DecisionStats } from './decision-stats';
 import { HostCache } from './host-cache.service';
@@ -72,6 +74,7 @@ export class SchedulingService {
     private readonly queue: QueueRepository,
     private readonly publisher: DecisionPublisher,
     @Inject(forwardRef(() => ReservationService)) private readonly reservations: ReservationService,
+    private readonly holds: MigrationHoldRepository,
   ) {}
 
   async handleVmRequested(event: VmRequested): Promise<Decision['kind']> {
@@ -250,8 +253,11 @@ export class SchedulingService {
   }
 
   /**
-   * Takes one preemptible VM's capacity off `source` (the caller holds the VM's lock): moves its claim to another
-   * host that can take it (when enabled), else releases it (the VM is stopped). Records the preemption.
+   * Takes one preemptible VM's capacity off `source` (the caller holds the VM's lock). When enabled
+   * (SCHEDULER_PREEMPT_MIGRATE) and another host can take it, its claim moves there at once and a live migration
+   * is planned to follow it (a hold with `claimMoved`, published with the preemption: migration.planned, origin
+   * `preemption`); if that migration fails the claim is released and the VM stopped (MigrationHoldService).
+   * Otherwise the claim is released and the VM stopped. Records the preemption.
    */
   async evict(
     m: EntityManager,
@@ -264,21 +270,41 @@ export class SchedulingService {
     const found = await this.claims.find(m, vmId);
     if (!found || found.releasedAt || found.hostId !== source.id) throw new ConcurrentDecision();
     let target: CachedHost | null = null;
-    if (this.cfg.preemptMigrate && found.request) {
-      const vreq = { ...toPlacementRequest(found.request as unknown as VmRequested), excludeHosts: [source.id], targetHostId: undefined, preemptible: true };
-      if (vreq.group) vreq.groupHosts = await this.claims.groupHosts(m, vreq.group.name);
+    let reason = '';
+    const request = found.request as unknown as VmRequested | null;
+    if (this.cfg.preemptMigrate && request) {
+      const vreq = { ...toPlacementRequest(request), excludeHosts: [source.id], targetHostId: undefined, preemptible: true };
+      if (vreq.group) vreq.groupHosts = await this.claims.groupHosts(m, vreq.group.name, vmId);
       const vplan = this.planner.plan(hosts.filter((h) => h.id !== source.id), vreq, null);
       if (vplan.ok) {
         for (const c of vplan.ranked) {
           target = await this.hosts.tryAllocate(m, c.host.id, vreq);
-          if (target) break;
+          if (target) {
+            reason = `preempted on ${source.name} (${why}); moving to ${target.name}: ${c.reason}`;
+            break;
+          }
         }
       }
     }
     await this.hosts.free(m, source.id, found.vcpus, found.memoryMiB, found.diskGiB, !!found.preemptible);
+    let migration: PreemptionRecord['migration'] = null;
     if (target) {
       this.cache.put(target);
       await this.claims.moveActive(m, vmId, target.id, `moved from ${source.name}: ${why}`);
+      const hold = await this.holds.insert(m, {
+        migrationId: randomUUID(),
+        vmId,
+        sourceHostId: source.id,
+        targetHostId: target.id,
+        vcpus: found.vcpus,
+        memoryMiB: found.memoryMiB,
+        diskGiB: found.diskGiB,
+        preemptible: !!found.preemptible,
+        reason: reason.slice(0, 2000),
+        claimMoved: true,
+      });
+      if (!hold) throw new ConcurrentDecision();
+      migration = { hold, storage: plannedMigrationStorage('copy', request?.storage) };
     } else {
       await this.claims.releaseActive(m, vmId, why);
     }
@@ -290,6 +316,7 @@ export class SchedulingService {
       preemptedByVmId: by.preemptedByVmId ?? null,
       reservationId: by.reservationId ?? null,
       reason: why,
+      migration,
     };
     await this.queue.recordPreemption(m, rec);
     return rec;

@@ -28,8 +28,10 @@ export type PreemptAction = (typeof PreemptActions)[number];
 /**
  * Published by the scheduler when it took a preemptible VM's capacity away (for a higher-priority request or
  * an opening reservation). The VM's claim on `hostId` is already released. The provisioner MUST act on it:
- * `stop` = stop the VM on hostId (publish vm.state-changed stopped); `migrate` = the scheduler already claimed
- * capacity for it on targetHostId: move it there (cold: stop, move, start), or stop it if it cannot.
+ * `stop` = stop the VM on hostId (publish vm.state-changed stopped); `migrate` = the scheduler already moved the
+ * VM's claim to targetHostId and planned live migration `migrationId` (migration.planned, origin preemption): the
+ * VM keeps running until the migrator has moved it; if the migration fails, the scheduler releases the claim and
+ * publishes another vm.preempt-requested with action `stop`.
  */
 export class VmPreemptRequestedEvent extends BusEvent {
   @IsUUID()
@@ -43,6 +45,10 @@ export class VmPreemptRequestedEvent extends BusEvent {
 
   @IsOptional() @IsUUID()
   targetHostId?: string;
+
+  /** Action migrate: the live migration that moves the VM (migration.planned with origin preemption). */
+  @IsOptional() @IsUUID()
+  migrationId?: string;
 
   /** The VM that needed the room (absent when a reservation window opened). */
   @IsOptional() @IsUUID()
