@@ -9,7 +9,7 @@ import { randomUUID } from 'crypto';
 import { Client } from 'pg';
 import { Bus } from '@minicloud/messaging';
 import { EventOf, makeEvent, Subjects } from '@minicloud/contracts';
-import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides, vmRequest } from './support';
+import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Planned = EventOf<typeof Subjects.MigrationPlanned>;
@@ -34,13 +34,8 @@ const NAMES: Record<string, string> = { [HOST_A]: 'host-a', [HOST_B]: 'host-b', 
 
 const until = pollUntil(20_000, 50);
 
-/** Places a VM (vm.requested → vm.scheduled) and returns its id and host. */
-async function place(over: VmRequestOverrides = {}): Promise<{ vmId: string; hostId: string }> {
-  const e = vmRequest(over);
-  await client.publish(Subjects.VmRequested, e);
-  const s = await until(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
-  return { vmId: e.vmId, hostId: s.hostId };
-}
+/** Places a VM (vm.requested → vm.scheduled): the decision, with its id and host. */
+const place = (over: VmRequestOverrides = {}) => bed.placer(scheduled, until)(over);
 
 function migrationRequest(vmId: string, sourceHostId: string, over: Partial<MigrationRequested> = {}): MigrationRequested {
   return makeEvent(Subjects.MigrationRequested, {
@@ -66,9 +61,7 @@ async function migrate(vmId: string, sourceHostId: string, over: Partial<Migrati
 }
 
 /** Plays the migrator: the migration ended with the VM on the target. */
-function completed(p: Planned) {
-  return client.publish(Subjects.MigrationCompleted, { migrationId: p.migrationId, vmId: p.vmId, sourceHostId: p.sourceHostId, targetHostId: p.targetHostId, strategy: 'precopy', totalTimeMs: 1500, downtimeMs: 40 });
-}
+const completed = (p: Planned) => bed.migrationCompleted(p, { downtimeMs: 40 });
 
 /** Plays the migrator: the migration failed (or was cancelled) with the VM on `vmHostId`. */
 function failedMigration(p: Planned, vmHostId: string, cancelled = false) {
@@ -90,13 +83,8 @@ async function memoryByHost(): Promise<Record<string, number>> {
   return Object.fromEntries(r.rows.map((x) => [x.id, x.allocated_memory_mib]));
 }
 
-async function claimOf(vmId: string) {
-  return (await bed.claimsOf(vmId))[0];
-}
-
-async function holdOf(migrationId: string) {
-  return (await pg.query(`SELECT * FROM scheduler.migration_holds WHERE migration_id = $1`, [migrationId])).rows[0];
-}
+const claimOf = (vmId: string) => bed.claimOf(vmId);
+const holdOf = (migrationId: string) => bed.holdOf(migrationId);
 
 async function openHoldsOf(vmId: string) {
   return (await pg.query(`SELECT * FROM scheduler.migration_holds WHERE vm_id = $1 AND settled_at IS NULL`, [vmId])).rows;

@@ -9,7 +9,7 @@
 import { Client } from 'pg';
 import { Bus } from '@minicloud/messaging';
 import { EventOf, Subjects } from '@minicloud/contracts';
-import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides, vmRequest } from './support';
+import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Planned = EventOf<typeof Subjects.MigrationPlanned>;
@@ -29,15 +29,11 @@ const HOST_B = '00000000-0000-4000-8000-0000000000b1';
 
 const until = pollUntil(20_000, 50);
 
-async function place(over: VmRequestOverrides = {}): Promise<Scheduled> {
-  const e = vmRequest(over);
-  await client.publish(Subjects.VmRequested, e);
-  return until(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
-}
+const place = (over: VmRequestOverrides = {}) => bed.placer(scheduled, until)(over);
 
 const memoryOf = async (id: string): Promise<number> => (await bed.hostRow(id)).allocated_memory_mib;
-const claimOf = async (vmId: string) => (await bed.claimsOf(vmId))[0];
-const holdOf = async (migrationId: string) => (await pg.query(`SELECT * FROM scheduler.migration_holds WHERE migration_id = $1`, [migrationId])).rows[0];
+const claimOf = (vmId: string) => bed.claimOf(vmId);
+const holdOf = (migrationId: string) => bed.holdOf(migrationId);
 /** Allocations equal the active claims (a preempted VM's hold allocates nothing of its own) and stay within capacity. */
 const assertAllocations = () => bed.assertAllocationsMatchClaims({ holds: true, equal: ['vcpus', 'mem', 'disk', 'preemptibleMem', 'vms'] });
 
@@ -89,7 +85,7 @@ describe('preemption moves a preemptible VM away by live migration when another 
     expect(rec.rows).toEqual([{ action: 'migrate', target_host_id: HOST_B, migration_id: mig.migrationId }]);
 
     // The migrator moved it: the hold closes, nothing else changes.
-    await client.publish(Subjects.MigrationCompleted, { migrationId: mig.migrationId, vmId: victim, sourceHostId: HOST_A, targetHostId: HOST_B, strategy: 'precopy', totalTimeMs: 1500, downtimeMs: 40 });
+    await bed.migrationCompleted(mig, { downtimeMs: 40 });
     await until('hold settled', async () => (await holdOf(mig.migrationId)).outcome === 'completed');
     await sleep(300);
     expect(await claimOf(victim)).toMatchObject({ host_id: HOST_B, released_at: null });

@@ -12,7 +12,7 @@ import { randomUUID } from 'crypto';
 import { Client } from 'pg';
 import { Bus, RpcError } from '@minicloud/messaging';
 import { EventOf, HostMaintenanceView, makeEvent, Rpc, Subjects, VmStartClaimReply } from '@minicloud/contracts';
-import { pollUntil, SchedulerTestBed, startSchedulerTestBed, VmRequestOverrides, vmRequest } from './support';
+import { pollUntil, SchedulerTestBed, startSchedulerTestBed, VmRequestOverrides } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Planned = EventOf<typeof Subjects.MigrationPlanned>;
@@ -38,20 +38,12 @@ const TIMEOUT_ENV = { SCHEDULER_MIGRATION_TIMEOUT_BASE_S: '2', SCHEDULER_MIGRATI
 
 const until = pollUntil(30_000, 100);
 const rpc = <T>(subject: (typeof Rpc)[keyof typeof Rpc], body: object) => client.request<T>(subject, body, 10_000);
-const holdOf = async (migrationId: string) => (await pg.query(`SELECT * FROM scheduler.migration_holds WHERE migration_id = $1`, [migrationId])).rows[0];
-const claimOf = async (vmId: string) => (await bed.claimsOf(vmId))[0];
+const holdOf = (migrationId: string) => bed.holdOf(migrationId);
+const claimOf = (vmId: string) => bed.claimOf(vmId);
 const assertHostsMatchClaimsAndHolds = () => bed.assertAllocationsMatchClaims({ holds: true, equal: ['vcpus', 'mem', 'disk', 'preemptibleMem', 'vms'] });
 
-async function place(over: VmRequestOverrides = {}): Promise<{ vmId: string; hostId: string }> {
-  const e = vmRequest(over);
-  await client.publish(Subjects.VmRequested, e);
-  const s = await until(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
-  return { vmId: e.vmId, hostId: s.hostId };
-}
-
-function completed(p: Planned) {
-  return client.publish(Subjects.MigrationCompleted, { migrationId: p.migrationId, vmId: p.vmId, sourceHostId: p.sourceHostId, targetHostId: p.targetHostId, strategy: 'precopy', totalTimeMs: 1500 });
-}
+const place = (over: VmRequestOverrides = {}) => bed.placer(scheduled, until)(over);
+const completed = (p: Planned) => bed.migrationCompleted(p);
 
 beforeAll(async () => {
   bed = await startSchedulerTestBed({ database: 'mc_test_stuck_migrations', busName: 'stuck-migrations-test' });

@@ -150,6 +150,28 @@ export async function startSchedulerTestBed(o: { database: string; busName: stri
     /** Every scheduler.claims row of a VM. */
     claimsOf: async (vmId: string): Promise<any[]> => (await bed.pg.query(`SELECT * FROM scheduler.claims WHERE vm_id = $1`, [vmId])).rows,
 
+    /** The VM's scheduler.claims row (there is one per VM). */
+    claimOf: async (vmId: string): Promise<any> => (await bed.pg.query(`SELECT * FROM scheduler.claims WHERE vm_id = $1`, [vmId])).rows[0],
+
+    /** The scheduler.migration_holds row of a migration (undefined when none). */
+    holdOf: async (migrationId: string): Promise<any> => (await bed.pg.query(`SELECT * FROM scheduler.migration_holds WHERE migration_id = $1`, [migrationId])).rows[0],
+
+    /**
+     * A placer for the file: publishes vm.requested (`vmRequest(over)`) and waits (with `wait`) for its vm.scheduled
+     * among `scheduled` (what `collect(Subjects.VmScheduled)` returned).
+     */
+    placer(scheduled: EventOf<typeof Subjects.VmScheduled>[], wait: ReturnType<typeof pollUntil>) {
+      return async (over: VmRequestOverrides = {}): Promise<EventOf<typeof Subjects.VmScheduled>> => {
+        const e = vmRequest(over);
+        await bed.client.publish(Subjects.VmRequested, e);
+        return wait(`vm.scheduled for ${e.vmId}`, () => scheduled.find((x) => x.vmId === e.vmId));
+      };
+    },
+
+    /** Plays the migrator: migration `p` ended with the VM on the target (`extra`: more figures). */
+    migrationCompleted: (p: EventOf<typeof Subjects.MigrationPlanned>, extra: Partial<EventBody<typeof Subjects.MigrationCompleted>> = {}) =>
+      bed.client.publish(Subjects.MigrationCompleted, { migrationId: p.migrationId, vmId: p.vmId, sourceHostId: p.sourceHostId, targetHostId: p.targetHostId, strategy: 'precopy', totalTimeMs: 1500, ...extra }),
+
     /**
      * Starts one scheduler app in this process (closed by `stop`) with `schedulerEnv`, no waiting in the queue and
      * the default policy; `env` adds to that (undefined unsets). `stop` restores the environment.
