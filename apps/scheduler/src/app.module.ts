@@ -51,7 +51,7 @@ import { ALLOCATION_RATIOS, DECISION_STATS, PLANNER, SCHEDULER_CONFIG } from './
       },
     },
     { provide: ALLOCATION_RATIOS, useFactory: () => allocationRatiosFromEnv() },
-    { provide: DECISION_STATS, useFactory: () => new DecisionStats() },
+    { provide: DECISION_STATS, useFactory: () => new DecisionStats(Math.max(0, Number(process.env.SCHEDULER_STATS_WARMUP ?? 0) || 0)) },
     {
       provide: HostCache,
       inject: [DataSource, HostRepository, SCHEDULER_CONFIG],

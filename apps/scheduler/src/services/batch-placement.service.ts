@@ -21,6 +21,8 @@ interface Waiting {
   event: VmRequested;
   req: PlacementRequest;
   t0: number;
+  /** When its batch started being decided (the attempt clock). */
+  tBatch?: number;
   done: () => void;
   fail: (err: unknown) => void;
 }
@@ -83,6 +85,8 @@ export class BatchPlacementService {
 
   /** Never rejects for one request: each Waiting is settled exactly once (here or by the one-by-one path). */
   private async place(batch: Waiting[]): Promise<void> {
+    const started = performance.now();
+    for (const w of batch) w.tBatch ??= started;
     let open = batch;
     const oneByOne: Waiting[] = [];
     for (let round = 1; round <= BATCH_ROUNDS && open.length; round++) {
@@ -151,7 +155,8 @@ export class BatchPlacementService {
     const claim: Claim = { vmId: c.vmId, hostId: c.hostId, vcpus: c.vcpus, memoryMiB: c.memoryMiB, diskGiB: c.diskGiB, reason: c.reason, createdAt, releasedAt: null };
     try {
       await this.publisher.scheduled(w.event, claim, 1);
-      this.stats.record(performance.now() - w.t0);
+      const now = performance.now();
+      this.stats.record(now - w.t0, now - (w.tBatch ?? w.t0));
       this.log.log({ msg: 'VM scheduled', vmId: c.vmId, hostId: c.hostId, reason: c.reason });
       w.done();
     } catch (err) {
