@@ -9,7 +9,7 @@
 import { Client } from 'pg';
 import { Bus } from '@minicloud/messaging';
 import { EventOf, Subjects } from '@minicloud/contracts';
-import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides } from './support';
+import { pollUntil, SchedulerTestBed, sleep, startSchedulerTestBed, VmRequestOverrides, vmRequest } from './support';
 
 type Scheduled = EventOf<typeof Subjects.VmScheduled>;
 type Planned = EventOf<typeof Subjects.MigrationPlanned>;
@@ -93,6 +93,19 @@ describe('preemption moves a preemptible VM away by live migration when another 
     expect(await memoryOf(HOST_B)).toBe(4096);
     expect(preempts.filter((p) => p.vmId === victim)).toHaveLength(1);
     await assertAllocations();
+  });
+
+  it('the preempting request delivered again (after a crash before publishing) publishes the same preemption and migration', async () => {
+    const p1 = scheduled.find((s) => s.reason.startsWith('priority 1:'))!;
+    const first = preempts.find((p) => p.preemptedByVmId === p1.vmId)!;
+    const again = vmRequest({ vmId: p1.vmId, name: p1.name, targetHostId: HOST_A, priority: 1 });
+    const before = { preempts: preempts.length, planned: planned.length };
+    await client.publish(Subjects.VmRequested, again);
+    await until('preemption published again', () => preempts.length > before.preempts && planned.length > before.planned);
+    const rePre = preempts.slice(before.preempts).find((p) => p.vmId === first.vmId)!;
+    expect(rePre).toMatchObject({ eventId: first.eventId, action: 'migrate', migrationId: first.migrationId, targetHostId: first.targetHostId });
+    const rePlan = planned.slice(before.planned).find((p) => p.migrationId === first.migrationId)!;
+    expect(rePlan).toMatchObject({ origin: 'preemption', vmId: first.vmId, eventId: planned.find((p) => p.migrationId === first.migrationId)!.eventId });
   });
 
   it('a migration that fails stops the VM instead: its claim is released and a stop is published', async () => {

@@ -38,7 +38,7 @@ export interface MigrationRefusal {
   createdAt: Date;
 }
 
-interface HoldRow {
+export interface HoldRow {
   migration_id: string;
   vm_id: string;
   source_host_id: string;
@@ -54,7 +54,7 @@ interface HoldRow {
   outcome: HoldOutcome | null;
 }
 
-const toHold = (r: HoldRow): MigrationHold => ({
+export const toHold = (r: HoldRow): MigrationHold => ({
   migrationId: r.migration_id,
   vmId: r.vm_id,
   sourceHostId: r.source_host_id,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { MigrationStorageKind } from '@minicloud/contracts';
-import { MigrationHold } from './migration-hold.repository';
+import { HoldRow, MigrationHold, toHold } from './migration-hold.repository';
 import { rowsOf } from './sql';
 
 export interface PendingRow {
@@ -41,6 +41,8 @@ const toPending = (r: Raw): PendingRow => ({
 });
 
 export interface PreemptionRecord {
+  /** scheduler.preemptions.id once recorded: the preemption's event id derives from it (unique per preemption). */
+  id?: number;
   vmId: string;
   hostId: string;
   action: 'stop' | 'migrate';
@@ -87,12 +89,14 @@ export class QueueRepository {
     return rows.map(toPending);
   }
 
+  /** Records the preemption and sets its `id`. */
   async recordPreemption(m: EntityManager, p: PreemptionRecord): Promise<void> {
-    await m.query(
+    const rows = await rowsOf<{ id: string }>(m,
       `INSERT INTO scheduler.preemptions (vm_id, host_id, action, target_host_id, preempted_by_vm_id, reservation_id, reason, migration_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
       [p.vmId, p.hostId, p.action, p.targetHostId, p.preemptedByVmId, p.reservationId, p.reason, p.migration?.hold.migrationId ?? null],
     );
+    p.id = Number(rows[0].id);
   }
 
   /** Who preempted the VM that migration `migrationId` was moving (its preemption record). */
@@ -105,11 +109,24 @@ export class QueueRepository {
   }
 }
 
+/**
+ * The preemptions VM `vmId` caused, as recorded (to publish them again for a redelivered request): with their id,
+ * and for a move the migration's hold and storage, so that migration.planned goes out again too.
+ */
 export async function preemptionsBy(m: EntityManager, vmId: string): Promise<PreemptionRecord[]> {
-  const rows = await rowsOf<{ vm_id: string; host_id: string; action: 'stop' | 'migrate'; target_host_id: string | null; preempted_by_vm_id: string | null; reservation_id: string | null; reason: string }>(
-    m,
-    `SELECT * FROM scheduler.preemptions WHERE preempted_by_vm_id = $1 ORDER BY id`,
-    [vmId],
-  );
-  return rows.map((r) => ({ vmId: r.vm_id, hostId: r.host_id, action: r.action, targetHostId: r.target_host_id, preemptedByVmId: r.preempted_by_vm_id, reservationId: r.reservation_id, reason: r.reason }));
+  type Row = { id: string; vm_id: string; host_id: string; action: 'stop' | 'migrate'; target_host_id: string | null; preempted_by_vm_id: string | null; reservation_id: string | null; reason: string; migration_id: string | null };
+  const rows = await rowsOf<Row>(m, `SELECT * FROM scheduler.preemptions WHERE preempted_by_vm_id = $1 ORDER BY id`, [vmId]);
+  const out: PreemptionRecord[] = [];
+  for (const r of rows) {
+    let migration: PreemptionRecord['migration'] = null;
+    if (r.migration_id) {
+      const h = await rowsOf<HoldRow & { vm_storage: string | null }>(m,
+        `SELECT h.*, c.request->>'storage' AS vm_storage FROM scheduler.migration_holds h LEFT JOIN scheduler.claims c ON c.vm_id = h.vm_id WHERE h.migration_id = $1`,
+        [r.migration_id],
+      );
+      if (h.length) migration = { hold: toHold(h[0]), storage: h[0].vm_storage === 'shared' ? 'shared' : 'copy' };
+    }
+    out.push({ id: Number(r.id), vmId: r.vm_id, hostId: r.host_id, action: r.action, targetHostId: r.target_host_id, preemptedByVmId: r.preempted_by_vm_id, reservationId: r.reservation_id, reason: r.reason, migration });
+  }
+  return out;
 }

@@ -82,14 +82,15 @@ export class DecisionPublisher {
   }
 
   /**
-   * `key` makes the id unique per preemption (the VM may be preempted again later). Action `migrate` publishes the
+   * The event id derives from the recorded preemption's id (else from `key`), so each preemption has its own and a
+   * repeat of the same one is dropped as a duplicate. Action `migrate` publishes the
    * migration that moves the VM too (migration.planned, origin `preemption`: its capacity on the target is the
    * claim's, already moved), after the preemption itself.
    */
   async preempted(p: PreemptionRecord, key: string): Promise<void> {
     await this.bus.publish(Subjects.VmPreemptRequested, {
       schemaVersion: SCHEMA_VERSION,
-      eventId: decisionEventId(Subjects.VmPreemptRequested, p.vmId, key),
+      eventId: decisionEventId(Subjects.VmPreemptRequested, p.vmId, p.id !== undefined ? `preemption-${p.id}` : key),
       occurredAt: new Date().toISOString(),
       vmId: p.vmId,
       hostId: p.hostId,
