@@ -218,8 +218,8 @@ async function scenario(hosts: number, replicas: number, policy: string, request
     const stats = procs
       .map((p) => p.out.join('').split('\n').find((l) => l.includes('"decision stats"')))
       .filter((l): l is string => !!l)
-      .map((l) => JSON.parse(l) as { count: number; p50: number; p99: number; attempt?: { p50: number; p99: number }; warm?: { p99: number; attempt: { p99: number } }; counters?: Record<string, number> });
-    for (const s of stats) process.stderr.write(`  replica: ${JSON.stringify({ count: s.count, p50: s.p50, p99: s.p99, attempt: s.attempt, warm: s.warm, ...s.counters })}\n`);
+      .map((l) => JSON.parse(l) as { count: number; p50: number; p99: number; attempt?: { p50: number; p99: number }; warm?: { p99: number; attempt: { p99: number } }; steps?: Record<string, { p50: number; p99: number }>; counters?: Record<string, number> });
+    for (const s of stats) process.stderr.write(`  replica: ${JSON.stringify({ count: s.count, p50: s.p50, p99: s.p99, attempt: s.attempt, warm: s.warm, steps: s.steps, ...s.counters })}\n`);
     const total = stats.reduce((a, s) => a + s.count, 0) || 1;
     const p50 = stats.reduce((a, s) => a + s.p50 * s.count, 0) / total;
     const p99 = Math.max(0, ...stats.map((s) => s.p99));

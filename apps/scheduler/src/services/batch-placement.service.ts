@@ -90,10 +90,14 @@ export class BatchPlacementService {
     let open = batch;
     const oneByOne: Waiting[] = [];
     for (let round = 1; round <= BATCH_ROUNDS && open.length; round++) {
+      let t = performance.now();
       await this.cache.view(round > 1);
       const byVm = new Map(open.map((w) => [w.req.vmId, w]));
       this.stats.add('batch-rounds');
+      this.stats.step('view', performance.now() - t);
+      t = performance.now();
       const plan = planBatch(this.planner, this.cache.snapshot(), open.map((w) => w.req), this.cursors, this.lists);
+      this.stats.step('plan', performance.now() - t);
       for (const r of plan.rest) oneByOne.push(byVm.get(r.vmId) as Waiting);
       if (!plan.choices.length) {
         open = [];
@@ -115,6 +119,7 @@ export class BatchPlacementService {
         };
       });
       let result: { locked: Set<string>; claimed: Map<string, Date>; hosts: CachedHost[] };
+      t = performance.now();
       try {
         result = await this.db.transaction(async (m) => {
           const locked = await tryLockVms(m, claims.map((c) => c.vmId));
@@ -122,6 +127,7 @@ export class BatchPlacementService {
         });
         // Committed: the view takes the hosts as they are now.
         for (const h of result.hosts) this.cache.put(h);
+        this.stats.step('claim', performance.now() - t);
       } catch (err) {
         // E.g. a claim row written meanwhile by a copy of a request (unique vm_id): nothing was kept; one by one.
         this.log.debug?.({ msg: 'batch claim rolled back; deciding one by one', err: String((err as Error)?.message ?? err) });
@@ -154,8 +160,10 @@ export class BatchPlacementService {
   private async publishScheduled(w: Waiting, c: BatchClaim, createdAt: Date): Promise<void> {
     const claim: Claim = { vmId: c.vmId, hostId: c.hostId, vcpus: c.vcpus, memoryMiB: c.memoryMiB, diskGiB: c.diskGiB, reason: c.reason, createdAt, releasedAt: null };
     try {
+      const t = performance.now();
       await this.publisher.scheduled(w.event, claim, 1);
       const now = performance.now();
+      this.stats.step('publish', now - t);
       this.stats.record(now - w.t0, now - (w.tBatch ?? w.t0));
       this.log.log({ msg: 'VM scheduled', vmId: c.vmId, hostId: c.hostId, reason: c.reason });
       w.done();

@@ -19,7 +19,7 @@ class Sample {
 }
 
 type Quantiles = { p50: number; p90: number; p99: number; max: number };
-export type Summary = Quantiles & { count: number; attempt: Quantiles; warm?: Quantiles & { warmup: number; count: number; attempt: Quantiles }; counters: Record<string, number> };
+export type Summary = Quantiles & { count: number; attempt: Quantiles; warm?: Quantiles & { warmup: number; count: number; attempt: Quantiles }; steps?: Record<string, Quantiles>; counters: Record<string, number> };
 
 /**
  * Decision latencies of this replica (ms), for the benchmark and the shutdown log line, two clocks per placement:
@@ -36,6 +36,8 @@ export class DecisionStats {
   private readonly warmInReplica = new Sample();
   private readonly warmAttempt = new Sample();
   private seen = 0;
+  /** Time spent in named steps of a decision (batch: view, plan, claim, publish), each a sample of its own. */
+  private readonly steps = new Map<string, Sample>();
   /** Named counters (batch placement: batches, batched, one-by-one, lost claims). */
   readonly counters: Record<string, number> = {};
 
@@ -55,8 +57,16 @@ export class DecisionStats {
     }
   }
 
+  /** One step of a decision took `ms` (where the time of a decision goes). */
+  step(name: string, ms: number): void {
+    let s = this.steps.get(name);
+    if (!s) this.steps.set(name, (s = new Sample(50_000)));
+    s.add(ms);
+  }
+
   summary(): Summary {
     const warm = { warmup: this.warmup, count: this.warmAttempt.count, ...this.warmInReplica.quantiles(), attempt: this.warmAttempt.quantiles() };
-    return { count: this.inReplica.count, ...this.inReplica.quantiles(), attempt: this.attempt.quantiles(), ...(this.warmup > 0 ? { warm } : {}), counters: this.counters };
+    const steps = Object.fromEntries([...this.steps].map(([k, v]) => [k, v.quantiles()]));
+    return { count: this.inReplica.count, ...this.inReplica.quantiles(), attempt: this.attempt.quantiles(), ...(this.warmup > 0 ? { warm } : {}), ...(this.steps.size ? { steps } : {}), counters: this.counters };
   }
 }
