@@ -57,6 +57,18 @@ describe('buildDomainXml', () => {
     expect(dumped).toContain('<acpi/>');
   });
 
+  it('turns off the USB controller and the memory balloon libvirt would add (less device state at a migration switch-over)', () => {
+    const xml = buildDomainXml(base);
+    expect(xml).toMatch(/<devices>[\s\S]*<controller type='usb' model='none'\/>[\s\S]*<\/devices>/);
+    expect(xml).toMatch(/<devices>[\s\S]*<memballoon model='none'\/>[\s\S]*<\/devices>/);
+    expect(xml.match(/<controller /g)).toHaveLength(1);
+    expect(xml.match(/<memballoon /g)).toHaveLength(1);
+    const dumped = libvirtRoundTrip(xml);
+    expect(dumped).toMatch(/<controller type='usb' index='0' model='none'\/>/);
+    expect(dumped).toContain(`<memballoon model='none'/>`);
+    expect(dumped).not.toMatch(/<controller type='usb'[^>]*model='(?!none)/);
+  });
+
   it('boots from disk without a kernel and adds the seed ISO as a read-only virtio disk (vdb)', () => {
     const xml = buildDomainXml({ ...base, image: { ...base.image, paths: { disk: base.image.paths.disk } }, seedIsoPath: `/var/lib/minicloud/vms/${VM}/seed.iso` });
     expect(xml).toContain(`<boot dev='hd'/>`);
