@@ -19,7 +19,7 @@
  *
  * Per case it prints one table (strategies side by side, measured and predicted), what `auto` chooses (chooseStrategy
  * on the measured dirty rate and bandwidth; a probe is resolved with afterProbe on the compressed run's job
- * statistics at the probe time, as the migrator's poll loop does) and how it fares against the best strategy; then a
+ * statistics at the first conclusive poll, as the migrator's poll loop does) and how it fares against the best strategy; then a
  * summary with PASS/FAIL per target. `--json FILE` appends the raw results; `--report FILE...` prints tables and
  * summary from such files without touching the lab (run.sh uses it to join its chunks).
  */
@@ -613,7 +613,7 @@ interface AutoVerdict {
   reason: string;
   /** The strategy the migration ends with. */
   strategy: ConcreteStrategy;
-  probe?: { plannedS: number; decidedAtMs?: number; decision?: string; reason?: string; earliestConclusiveMs?: number };
+  probe?: { plannedS: number; decidedAtMs?: number; decision?: string; reason?: string };
   predictedTotalMs?: number;
   predictedDowntimeMs?: number;
   converged: boolean;
@@ -697,8 +697,9 @@ function analyse(c: CaseResult): CaseAnalysis {
   if (!choice.probe) {
     adopt(by(choice.strategy));
   } else {
-    // The probe, as the migrator's poll loop runs it: from the probe time on, each poll's job statistics go through
-    // afterProbe until it is conclusive; a switch aborts the probe's job and starts the chosen strategy afresh.
+    // The probe, as the migrator's poll loop runs it (apps/migrator/src/engine/runner.ts): each poll's job statistics
+    // go through afterProbe, which decides at the first conclusive poll (xbzrle has encoded pages), not only once the
+    // planned probe time has passed; a switch aborts the probe's job and starts the chosen strategy afresh.
     const comp = by('compressed');
     auto.probe = { plannedS: choice.probe.seconds };
     const run = comp?.runs[0];
@@ -706,10 +707,7 @@ function analyse(c: CaseResult): CaseAnalysis {
       auto.basis = 'the compressed run (the probe) was not run in this case';
     } else {
       let decided: ReturnType<typeof afterProbe> | undefined;
-      // When the statistics would first have decided (the migrator waits for the planned probe time regardless).
-      auto.probe.earliestConclusiveMs = run.samples.find((s) => afterProbe(inputs, s.info, { allowPostcopy: c.allowPostcopy }).conclusive)?.tMs;
       for (const s of run.samples) {
-        if (s.tMs < choice.probe.seconds * 1000) continue;
         const v = afterProbe(inputs, s.info, { allowPostcopy: c.allowPostcopy });
         if (v.conclusive) {
           decided = v;
@@ -801,7 +799,6 @@ function printCase(a: CaseAnalysis, out: (s: string) => void): void {
   out(`auto: ${auto.reason}\n`);
   if (auto.probe) {
     out(`  probe planned for ${auto.probe.plannedS} s → ${auto.probe.decision}${auto.probe.decidedAtMs !== undefined ? ` at ${f1(auto.probe.decidedAtMs)} s` : ' (the compressed job ended first)'}: ${auto.probe.reason ?? ''}\n`);
-    if (auto.probe.earliestConclusiveMs !== undefined && auto.probe.decidedAtMs !== undefined) out(`  (the job statistics were conclusive from ${f1(auto.probe.earliestConclusiveMs)} s on)\n`);
   }
   const err = auto.predictedTotalMs && auto.totalMs !== undefined && auto.converged ? ` (error ${pct(predictionError(auto.predictedTotalMs, auto.totalMs - (auto.probe?.decidedAtMs && auto.strategy !== 'compressed' ? auto.probe.decidedAtMs : 0)))} on the job)` : '';
   out(`  → ${auto.strategy}: predicted ${auto.predictedTotalMs ? `${f1(auto.predictedTotalMs)} s, ${fms(auto.predictedDowntimeMs)} ms pause` : 'no convergence'}; actual ${auto.converged ? `${f1(auto.totalMs)} s, ${fms(auto.downtimeMs)} ms pause` : 'not converged'}${err}, from ${auto.basis}\n`);

@@ -17,6 +17,8 @@ export interface BatchClaim {
 }
 
 export interface BatchClaimResult {
+  /** The VMs whose lock this statement held (the others are being decided elsewhere). */
+  locked: Set<string>;
   /** Claims written, with their creation time. */
   claimed: Map<string, Date>;
   /** The hosts that took claims, as they are after this statement. */
@@ -24,23 +26,13 @@ export interface BatchClaimResult {
 }
 
 /**
- * Locks (without waiting) the VMs of a batch, as ClaimRepository.lockVm does for one: the VMs returned are
- * this transaction's until it ends; the others are being decided elsewhere (the one-by-one path waits for them).
- */
-export async function tryLockVms(m: EntityManager, vmIds: string[]): Promise<Set<string>> {
-  const rows = await rowsOf<{ v: string }>(m,
-    `SELECT v FROM unnest($1::text[]) v WHERE pg_try_advisory_xact_lock(hashtext('minicloud.scheduler.vm'), hashtext(v))`,
-    [vmIds],
-  );
-  return new Set(rows.map((r) => r.v));
-}
-
-/**
- * The batch's compare-and-set, in ONE statement (call it after tryLockVms, in the same transaction, so its
- * snapshot sees every decision committed by earlier holders of the VMs' locks):
+ * The batch's compare-and-set, in ONE statement and one round trip — run it on its own (autocommit): the statement
+ * is its own transaction, so its VM locks are held until it has committed.
  *
- * - requests whose VM already has a claim, a failure or a queue entry are left out (the one-by-one path
- *   answers them again);
+ * - each request's VM goes through `scheduler.batch_claimable` (migration 1732350000000): its advisory lock, tried
+ *   without waiting (the one ClaimRepository.lockVm takes), and — on a fresh snapshot taken after the lock — nothing
+ *   decided for it yet (no claim, failure or queue entry). A VM locked elsewhere is reported as not `locked` (the
+ *   one-by-one path waits for it); one already decided is left out (the one-by-one path answers it again);
  * - the chosen hosts' rows are locked in id order (two batches never deadlock on each other) and read as
  *   committed after any wait;
  * - per host, the requests are taken in batch order while the running sums still fit (the same arithmetic as
@@ -49,20 +41,21 @@ export async function tryLockVms(m: EntityManager, vmIds: string[]): Promise<Set
  * - one guarded UPDATE per host adds what was taken — its WHERE re-checks the sums on the latest row, so the
  *   guard, not the planning, is what keeps every host within capacity;
  * - the claim rows are inserted for the requests of the hosts updated. A claim row that exists after all
- *   (unique vm_id) fails the whole statement: the caller rolls back and decides one by one.
+ *   (unique vm_id) fails the whole statement: nothing is kept, the caller decides one by one.
  *
  * What is not in `claimed` was not decided here (a lost race: plan again on a fresher view).
  */
 export async function claimBatch(m: EntityManager, claims: BatchClaim[]): Promise<BatchClaimResult> {
-  if (!claims.length) return { claimed: new Map(), hosts: [] };
+  if (!claims.length) return { locked: new Set(), claimed: new Map(), hosts: [] };
   const col = <K extends keyof BatchClaim>(k: K) => claims.map((c) => c[k]);
-  const rows = await rowsOf<{ claims: { vm_id: string; created_at: string }[] | null; hosts: HostRow[] | null }>(m,
-    `WITH req AS MATERIALIZED (
-       SELECT r.* FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::int[], $5::int[], $6::boolean[], $7::text[], $8::int[], $9::text[], $10::jsonb[])
-         WITH ORDINALITY AS r(vm_id, host_id, vcpus, memory_mib, disk_gib, preemptible, reason, priority, policy, request, ord)
-       WHERE NOT EXISTS (SELECT 1 FROM scheduler.claims c WHERE c.vm_id = r.vm_id)
-         AND NOT EXISTS (SELECT 1 FROM scheduler.schedule_failures f WHERE f.vm_id = r.vm_id)
-         AND NOT EXISTS (SELECT 1 FROM scheduler.pending p WHERE p.vm_id = r.vm_id)
+  const rows = await rowsOf<{ locked: string[] | null; claims: { vm_id: string; created_at: string }[] | null; hosts: HostRow[] | null }>(m,
+    `WITH arg AS MATERIALIZED (
+       SELECT r.*, scheduler.batch_claimable(r.vm_text) AS claimable
+       FROM unnest($1::text[], $2::uuid[], $3::int[], $4::int[], $5::int[], $6::boolean[], $7::text[], $8::int[], $9::text[], $10::jsonb[])
+         WITH ORDINALITY AS r(vm_text, host_id, vcpus, memory_mib, disk_gib, preemptible, reason, priority, policy, request, ord)
+     ), req AS MATERIALIZED (
+       SELECT a.vm_text::uuid AS vm_id, a.host_id, a.vcpus, a.memory_mib, a.disk_gib, a.preemptible, a.reason, a.priority, a.policy, a.request, a.ord
+       FROM arg a WHERE a.claimable
      ), locked AS MATERIALIZED (
        SELECT h.id, h.state, h.maintenance, h.allocated_vcpus, h.allocated_memory_mib, h.allocated_disk_gib,
          h.allocated_vcpus - h.preemptible_vcpus + h.reserved_vcpus AS guaranteed_vcpus,
@@ -118,7 +111,8 @@ export async function claimBatch(m: EntityManager, claims: BatchClaim[]): Promis
        FROM taken t WHERE t.host_id IN (SELECT id FROM upd)
        RETURNING vm_id, created_at
      )
-     SELECT (SELECT json_agg(ins) FROM ins) AS claims, (SELECT json_agg(upd) FROM upd) AS hosts`,
+     SELECT (SELECT json_agg(vm_text) FROM arg WHERE claimable IS NOT NULL) AS locked,
+       (SELECT json_agg(ins) FROM ins) AS claims, (SELECT json_agg(upd) FROM upd) AS hosts`,
     [
       col('vmId'),
       col('hostId'),
@@ -134,6 +128,7 @@ export async function claimBatch(m: EntityManager, claims: BatchClaim[]): Promis
   );
   const r = rows[0];
   return {
+    locked: new Set(r.locked ?? []),
     claimed: new Map((r.claims ?? []).map((c) => [c.vm_id, new Date(c.created_at)])),
     hosts: (r.hosts ?? []).map(toView),
   };

@@ -8,6 +8,7 @@ import { SchedulerPlanner1732270000000 } from './migrations/1732270000000-schedu
 import { SchedulerHoldTimeouts1732310000000 } from './migrations/1732310000000-scheduler-hold-timeouts';
 import { SchedulerSharedStorage1732330000000 } from './migrations/1732330000000-scheduler-shared-storage';
 import { SchedulerPreemptMigrate1732340000000 } from './migrations/1732340000000-scheduler-preempt-migrate';
+import { SchedulerBatchClaimFn1732350000000 } from './migrations/1732350000000-scheduler-batch-claim-fn';
 import { ScheduleFailureEntity } from './schedule-failure.entity';
 
 export * from './claim.repository';
@@ -20,4 +21,4 @@ export * from './queue.repository';
 export * from './reservation.repository';
 
 export const entities = [HostEntity, ClaimEntity, CursorEntity, ScheduleFailureEntity];
-export const migrations = [SchedulerInit1732240000000, SchedulerIssue41732250000000, SchedulerMigrationHolds1732260000000, SchedulerPlanner1732270000000, SchedulerHoldTimeouts1732310000000, SchedulerSharedStorage1732330000000, SchedulerPreemptMigrate1732340000000];
+export const migrations = [SchedulerInit1732240000000, SchedulerIssue41732250000000, SchedulerMigrationHolds1732260000000, SchedulerPlanner1732270000000, SchedulerHoldTimeouts1732310000000, SchedulerSharedStorage1732330000000, SchedulerPreemptMigrate1732340000000, SchedulerBatchClaimFn1732350000000];

@@ -5,8 +5,8 @@ import { DEFAULT_VM_PRIORITY } from '@minicloud/contracts';
 import { planBatch, ShortLists } from '../placement/batch-plan';
 import { Planner } from '../placement/planner';
 import { PlacementRequest } from '../placement/types';
-import { BatchClaim, claimBatch, tryLockVms } from '../persistence/batch-claim.repository';
-import { CachedHost, Claim } from '../persistence';
+import { BatchClaim, BatchClaimResult, claimBatch } from '../persistence/batch-claim.repository';
+import { Claim } from '../persistence';
 import { SchedulerConfig } from './config';
 import { DecisionStats } from './decision-stats';
 import { HostCache } from './host-cache.service';
@@ -29,8 +29,8 @@ interface Waiting {
 
 /**
  * vm.requested in batches: the requests that arrived while the previous batch was being decided are planned
- * together against one view of the hosts (placement/batch-plan.ts), claimed in one transaction of two statements
- * (try-lock the VMs, one multi-row compare-and-set: persistence/batch-claim.repository.ts), then published; each
+ * together against one view of the hosts (placement/batch-plan.ts), claimed in one statement (try-lock each VM
+ * and check it is undecided, one multi-row compare-and-set: persistence/batch-claim.repository.ts), then published; each
  * message is acked only after its vm.scheduled is published. Claims lost to another replica are planned again on
  * a fresher view; whatever the batch does not place (nothing fits now, groups, explicit targets, redeliveries,
  * a VM locked elsewhere) goes to SchedulingService one by one, which queues, preempts or fails as before.
@@ -118,13 +118,11 @@ export class BatchPlacementService {
           request: w.event,
         };
       });
-      let result: { locked: Set<string>; claimed: Map<string, Date>; hosts: CachedHost[] };
+      let result: BatchClaimResult;
       t = performance.now();
       try {
-        result = await this.db.transaction(async (m) => {
-          const locked = await tryLockVms(m, claims.map((c) => c.vmId));
-          return { locked, ...(await claimBatch(m, claims.filter((c) => locked.has(c.vmId)))) };
-        });
+        // One statement, its own transaction: one round trip to Postgres for the whole batch.
+        result = await claimBatch(this.db.manager, claims);
         // Committed: the view takes the hosts as they are now.
         for (const h of result.hosts) this.cache.put(h);
         this.stats.step('claim', performance.now() - t);
