@@ -39,27 +39,8 @@ describe('live migration on the lab', () => {
   const bootedVm = (name: string, hostId: string) => g.bootedVm(name, hostId);
   const waitMigration = (id: string, done: (m: any) => boolean, timeoutMs?: number) => g.waitMigration(id, done, timeoutMs);
 
-  /** Follows the source console while the migration runs: the last counter the source printed. */
-  async function lastSourceCounter(host: LabHost, vmId: string, migrationId: string): Promise<number> {
-    let last = 0;
-    for (;;) {
-      const c = counters(await consoleLog(host, vmId));
-      if (c.length) last = Math.max(last, c[c.length - 1]);
-      const m = (await p.api('GET', `/v1/migrations/${migrationId}`)).body;
-      if (finished(m)) return last;
-      await sleep(200);
-    }
-  }
-
-  /** The guest on `host` counts on, one by one, from right after `from`: no reboot, no gap. */
-  async function countsOnFrom(host: LabHost, vmId: string, from: number): Promise<void> {
-    await sleep(3000);
-    const c = counters(await consoleLog(host, vmId)).filter((n) => n > from - 5);
-    expect(c.length).toBeGreaterThanOrEqual(2);
-    const seq = c.slice(c.findIndex((n) => n > from));
-    expect(seq[0]).toBeLessThanOrEqual(from + 3); // picked up where the source stopped (≤ 3 s of polling slack)
-    for (let i = 1; i < seq.length; i++) expect(seq[i]).toBe(seq[i - 1] + 1);
-  }
+  const lastSourceCounter = (host: LabHost, vmId: string, migrationId: string) => g.lastSourceCounter(host, vmId, migrationId);
+  const countsOnFrom = (host: LabHost, vmId: string, from: number) => g.countsOnFrom(host, vmId, from);
 
   it('moves a running VM to the other host with copied storage: the guest counts on, the platform follows', async () => {
     const h1 = hosts[0];
