@@ -920,9 +920,13 @@ async function measure(o: Options): Promise<CaseResult[]> {
         }
         const timeoutS = key.bandwidthMiBs === null ? o.timeoutUncappedS : o.timeoutCappedS;
         const c: CaseResult = { key, name: caseName(key), memoryMiB: o.memoryMiB, maxDowntimeMs: o.maxDowntimeMs, dirtyMiB: o.dirtyMiB, allowPostcopy: o.allowPostcopy, timeoutS, runs: [], startedAt: new Date().toISOString(), setupMs: Date.now() - s0 };
-        for (const strategy of o.strategies) {
-          const n = key.workload === 'idle' && key.bandwidthMiBs === null && key.storage === 'shared' && strategy === 'precopy' ? Math.max(o.runs, o.idleRuns) : o.runs;
-          for (let run = 1; run <= n; run++) {
+        // Runs interleaved (1st of each strategy, then the 2nd of each, …): the machine's drift and whatever the
+        // first migrations after a workload change pay spread evenly over the strategies instead of landing on one.
+        const runsOf = (strategy: ConcreteStrategy) => (key.workload === 'idle' && key.bandwidthMiBs === null && key.storage === 'shared' && strategy === 'precopy' ? Math.max(o.runs, o.idleRuns) : o.runs);
+        const rounds = Math.max(...o.strategies.map(runsOf));
+        for (let run = 1; run <= rounds; run++) {
+          for (const strategy of o.strategies) {
+            if (run > runsOf(strategy)) continue;
             const p0 = Date.now();
             await guest.prepareTarget();
             const d0 = Date.now();
