@@ -185,6 +185,14 @@ export class HostRepository {
     return rows.map(toView);
   }
 
+  /** At most `limit` hosts with an id after `afterId` (null: from the first), in id order: the full read in pages. */
+  async listPage(m: EntityManager, afterId: string | null, limit: number): Promise<CachedHost[]> {
+    const rows = afterId === null
+      ? await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts ORDER BY id LIMIT $1`, [limit])
+      : await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts WHERE id > $1 ORDER BY id LIMIT $2`, [afterId, limit]);
+    return rows.map(toView);
+  }
+
   /** Rows changed after `sinceSeq` (for the in-memory host view). */
   async changedSince(m: EntityManager, sinceSeq: number): Promise<CachedHost[]> {
     const rows = await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts WHERE change_seq > $1`, [sinceSeq]);

@@ -100,13 +100,12 @@ export class ShortLists {
       if (changed && changed.size <= this.size - planner.limit) {
         const ids = new Set(cur!.ids);
         for (const id of changed) ids.add(id);
-        return { ids: [...ids].sort(), passed: cur!.passed };
+        return { ids: [...ids], passed: cur!.passed };
       }
     }
     const version = this.feed?.version() ?? 0;
     const passed = planner.passing(view, rep);
-    // In id order, like the full view: equal scores then resolve to the same host as a full pass would.
-    const ids = policy.rank(passed, rep, cursor, this.size).map((r) => r.host.id).sort();
+    const ids = policy.rank(passed, rep, cursor, this.size).map((r) => r.host.id);
     this.lists.set(key, { ids, passed: passed.length, version, at: this.now(), tentative: [...batchChanged] });
     return { ids, passed: passed.length };
   }
@@ -154,6 +153,8 @@ export function planBatch(
       const i = sortedIndex(view, id);
       if (i >= 0) at.push(i);
     }
+    // In id order, like the full view (a position in it): equal scores then resolve to the same host as a full pass would.
+    at.sort((a, b) => a - b);
     for (const req of group) {
       const current = at.map((i) => view[i]);
       const ok = planner.passing(current, req);

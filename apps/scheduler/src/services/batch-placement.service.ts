@@ -23,6 +23,8 @@ interface Waiting {
   t0: number;
   /** When its batch started being decided (the attempt clock). */
   tBatch?: number;
+  /** When its claim committed. */
+  tCommit?: number;
   done: () => void;
   fail: (err: unknown) => void;
 }
@@ -123,9 +125,11 @@ export class BatchPlacementService {
       try {
         // One statement, its own transaction: one round trip to Postgres for the whole batch.
         result = await claimBatch(this.db.manager, claims);
+        const committed = performance.now();
+        for (const c of claims) (byVm.get(c.vmId) as Waiting).tCommit = committed;
         // Committed: the view takes the hosts as they are now.
         for (const h of result.hosts) this.cache.put(h);
-        this.stats.step('claim', performance.now() - t);
+        this.stats.step('claim', committed - t);
       } catch (err) {
         // E.g. a claim row written meanwhile by a copy of a request (unique vm_id): nothing was kept; one by one.
         this.log.debug?.({ msg: 'batch claim rolled back; deciding one by one', err: String((err as Error)?.message ?? err) });
@@ -162,7 +166,8 @@ export class BatchPlacementService {
       await this.publisher.scheduled(w.event, claim, 1);
       const now = performance.now();
       this.stats.step('publish', now - t);
-      this.stats.record(now - w.t0, now - (w.tBatch ?? w.t0));
+      const start = w.tBatch ?? w.t0;
+      this.stats.record(now - w.t0, now - start, (w.tCommit ?? now) - start);
       this.log.log({ msg: 'VM scheduled', vmId: c.vmId, hostId: c.hostId, reason: c.reason });
       w.done();
     } catch (err) {

@@ -18,7 +18,33 @@ describe('DecisionStats', () => {
   });
 
   it('is all zeros before the first placement', () => {
-    expect(new DecisionStats().summary()).toEqual({ count: 0, p50: 0, p90: 0, p99: 0, max: 0, attempt: { p50: 0, p90: 0, p99: 0, max: 0 }, counters: {} });
+    const zero = { p50: 0, p90: 0, p99: 0, max: 0 };
+    const s = new DecisionStats();
+    expect(s.summary()).toEqual({ count: 0, ...zero, attempt: zero, committed: zero, counters: {} });
+    s.close();
+  });
+
+  it('keeps the time to the commit apart from the whole attempt (which also waits for the publish)', () => {
+    const s = new DecisionStats(1);
+    s.record(90, 80, 70); // cold
+    for (let i = 1; i <= 10; i++) s.record(30 + i, 20 + i, i);
+    s.record(8); // one by one, not told: the whole attempt
+    const r = s.summary();
+    expect(r.attempt.max).toBe(80);
+    expect(r.committed).toMatchObject({ p50: 7, max: 70 });
+    expect(r.warm?.committed).toMatchObject({ p99: 10, max: 10 });
+    s.close();
+  });
+
+  it('reports how late the event loop ran, once it has run', async () => {
+    const s = new DecisionStats();
+    await new Promise((r) => setTimeout(r, 30)); // the monitor's timer is running
+    const until = Date.now() + 60;
+    while (Date.now() < until); // holds the event loop for 60 ms
+    await new Promise((r) => setTimeout(r, 50));
+    const r = s.summary();
+    s.close();
+    expect(r.eventLoopDelay?.max).toBeGreaterThanOrEqual(40);
   });
 
   it('keeps the figures after the warm-up apart when asked to', () => {

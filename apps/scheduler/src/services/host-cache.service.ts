@@ -6,6 +6,7 @@ import { HostView } from '../placement/types';
 /** change_seq values may commit out of order; re-reading this many below the highest seen catches late commits. */
 const LOOKBACK = 256;
 const FULL_REFRESH_MS = 10_000;
+const FULL_REFRESH_PAGE = 500;
 
 /**
  * Each replica's in-memory view of scheduler.hosts, so a decision does not read 10,000 rows. Refreshed
@@ -64,13 +65,23 @@ export class HostCache {
 
   private fullInflight = false;
 
-  /** Every row again (catches anything the incremental reads missed); rows put meanwhile are newer and kept. */
+  /**
+   * Every row again (catches anything the incremental reads missed); rows put meanwhile are newer and kept.
+   * Read in pages of FULL_REFRESH_PAGE rows: one 10,000-row result would hold the event loop for tens of ms
+   * (parsing and mapping every row at once) and every decision waiting behind it; pages let batches run between.
+   */
   private async fullRefresh(): Promise<void> {
     this.fullInflight = true;
     try {
       const started = Date.now();
       // Host rows are never deleted, so taking every row (older ones are ignored by put) is the whole job.
-      for (const r of await this.hosts.list(this.db.manager)) this.put(r);
+      let after: string | null = null;
+      for (;;) {
+        const page = await this.hosts.listPage(this.db.manager, after, FULL_REFRESH_PAGE);
+        for (const r of page) this.put(r);
+        if (page.length < FULL_REFRESH_PAGE) break;
+        after = page[page.length - 1].id;
+      }
       this.lastFull = started;
     } finally {
       this.fullInflight = false;

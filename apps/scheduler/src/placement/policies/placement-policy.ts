@@ -7,6 +7,20 @@ export interface RankedHost {
 }
 
 /**
+ * A ranked host whose reason is written only when read: a policy ranks many hosts (a batch's short list keeps the
+ * best 512 of 10,000) and only the claimed one's reason is ever used.
+ */
+export function rankedHost(host: HostView, explain: () => string): RankedHost {
+  let reason: string | undefined;
+  return {
+    host,
+    get reason(): string {
+      return (reason ??= explain());
+    },
+  };
+}
+
+/**
  * Orders the hosts that passed the filters; the scheduler claims the first one it can. A policy may keep an
  * opaque cursor (stored per policy name) between decisions, e.g. round-robin's last host.
  */

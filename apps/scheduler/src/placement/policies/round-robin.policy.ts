@@ -1,5 +1,5 @@
 import { HostView } from '../types';
-import { PlacementPolicy, RankedHost } from './placement-policy';
+import { PlacementPolicy, RankedHost, rankedHost } from './placement-policy';
 
 /**
  * Round-robin over the hosts that passed the filters, in host-id order, starting after the last host that got
@@ -16,13 +16,13 @@ export class RoundRobinPolicy implements PlacementPolicy {
     if (start < 0) start = 0;
     const ordered = [...sorted.slice(start), ...sorted.slice(0, start)].slice(0, limit);
     const n = passedTotal ?? sorted.length;
-    return ordered.map((host, i) => ({
-      host,
-      reason:
+    return ordered.map((host, i) =>
+      rankedHost(host, () =>
         `round-robin: host ${host.name} (${host.id}) is ${i === 0 ? 'next' : `choice ${i + 1}`} of ${n} ` +
         `${n === 1 ? 'host' : 'hosts'} that passed all filters` +
         (cursor ? ` (previous placement went to ${cursor})` : ''),
-    }));
+      ),
+    );
   }
 
   nextCursor(claimed: HostView): string {

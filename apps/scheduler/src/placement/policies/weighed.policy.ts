@@ -1,6 +1,6 @@
 import { HostView, PlacementRequest } from '../types';
 import { parseWeights, WeightedWeigher } from '../weighers/weigher';
-import { PlacementPolicy, RankedHost } from './placement-policy';
+import { PlacementPolicy, RankedHost, rankedHost } from './placement-policy';
 
 export interface WeighedPolicyOptions {
   name: string;
@@ -53,15 +53,15 @@ export class WeighedPolicy implements PlacementPolicy {
       if (this.random() < 0.5) [best[0], best[1]] = [best[1], best[0]];
     }
     const n = passedTotal ?? candidates.length;
-    return best.map((b, i) => ({
-      host: b.host,
-      reason:
+    return best.map((b, i) =>
+      rankedHost(b.host, () =>
         `${this.name}: host ${b.host.name} (${b.host.id}) ${i === 0 ? 'ranked first' : `is choice ${i + 1}`} of ${n} ` +
         `${n === 1 ? 'host' : 'hosts'} that passed all filters; score ${b.score.toFixed(3)} = ` +
         this.o.weighers.map((w) => `${w.multiplier}×${w.weigher.name} (${w.weigher.describe(b.host, req)})`).join(' + ') +
         `, ${this.o.lowestWins ? 'lowest' : 'highest'} wins (${this.o.goal})` +
         (tie && i < 2 ? `; the two best were within ${this.o.tieWindow}, picked one at random` : ''),
-    }));
+      ),
+    );
   }
 
   nextCursor(): null {
