@@ -7,6 +7,7 @@ import { Cluster } from './cluster';
 import { LoadModel } from './load-model';
 import { OpenProposal, PlannerRound, RoundInput } from './planner-round';
 import { CpuSource, Move, PlannerSettings, PlannerVm } from './types';
+import { changedHotRounds } from './goals/hot-spot.goal';
 
 const model = new LoadModel(DEFAULT_LOAD_CAPS, leastLoadedPolicy());
 const placement = new Planner(defaultFilters(), leastLoadedPolicy());
@@ -261,5 +262,17 @@ describe('open proposals', () => {
     expect(gone.expire[0].why).toMatch(/no longer placed/);
     const calm = input([host(A, 'host-a', 25), host(B, 'host-b', 20)], [vm(2, A, 512, 80)], { open: [proposal({})] });
     expect(round().run(calm, settings()).expire[0].why).toMatch(/balanced now/);
+  });
+});
+
+describe('changedHotRounds', () => {
+  it('keeps only the counters a round moved, a missing stored counter being 0', () => {
+    const stored = new Map([['a', 2], ['b', 0], ['c', 1]]);
+    const next = new Map([['a', 3], ['b', 0], ['c', 1], ['d', 0], ['e', 1]]);
+    expect([...changedHotRounds(stored, next)]).toEqual([['a', 3], ['e', 1]]);
+  });
+
+  it('writes back a counter that fell to 0', () => {
+    expect([...changedHotRounds(new Map([['a', 4]]), new Map([['a', 0]]))]).toEqual([['a', 0]]);
   });
 });

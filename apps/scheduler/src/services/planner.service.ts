@@ -8,6 +8,7 @@ import { WeighedPolicy } from '../placement/policies';
 import { PlacementRequest } from '../placement/types';
 import { LoadModel } from '../planner/load-model';
 import { PlannerRound } from '../planner/planner-round';
+import { changedHotRounds } from '../planner/goals/hot-spot.goal';
 import { PlannerRepository, Recommendation, RecommendationState, StoredSettings } from '../persistence';
 import { SchedulerConfig } from './config';
 import { decisionEventId } from './event-ids';
@@ -110,6 +111,7 @@ export class PlannerService implements OnApplicationBootstrap, OnApplicationShut
     const vmCpu = new Map<string, number>();
     for (const h of perHost) for (const [vmId, cpu] of Object.entries(h.vmCpu)) vmCpu.set(vmId, Number(cpu));
     const open = await this.repo.list(m, 'open');
+    const hotRounds = new Map(perHost.map((h) => [h.hostId, h.hotRounds]));
     const r = this.round.run(
       {
         hosts,
@@ -118,13 +120,13 @@ export class PlannerService implements OnApplicationBootstrap, OnApplicationShut
         vmCpuSum: new Map(perHost.filter((h) => h.vmCpuSum !== null).map((h) => [h.hostId, h.vmCpuSum as number])),
         open: open.map((p) => ({ ...p })),
         cooldown: await this.repo.inCooldown(m, this.cfg.planner.cooldownMs),
-        hotRounds: new Map(perHost.map((h) => [h.hostId, h.hotRounds])),
+        hotRounds,
         consolidationBusy: await this.repo.consolidationBusy(m),
       },
       { balanceThreshold: this.cfg.planner.balanceThreshold, hotSpotRounds: this.cfg.planner.hotSpotRounds, consolidation: settings.consolidation },
     );
     const created = await this.db.transaction(async (tx) => {
-      await this.repo.storeHotRounds(tx, r.hotRounds);
+      await this.repo.storeHotRounds(tx, changedHotRounds(hotRounds, r.hotRounds));
       for (const e of r.expire) await this.repo.close(tx, e.id, 'expired', e.why);
       const out: Recommendation[] = [];
       for (const p of r.proposals) {

@@ -15,6 +15,14 @@ export function countHotRounds(prev: ReadonlyMap<string, number>, measured: Host
 }
 
 /**
+ * The counters of `next` that differ from `stored` (a missing one counts as 0): what a round has to write. Across a
+ * fleet nearly every counter stays 0 round after round.
+ */
+export function changedHotRounds(stored: ReadonlyMap<string, number>, next: ReadonlyMap<string, number>): Map<string, number> {
+  return new Map([...next].filter(([id, n]) => (stored.get(id) ?? 0) !== n));
+}
+
+/**
  * Hot spots: a host above the CPU or memory cap for `rounds` consecutive rounds gets VMs moved off it until its
  * predicted load is within the caps: a VM whose move alone brings it there (smallest memory first), else the one
  * that lowers the excess most. Targets pass the filters, stay within the caps, and never end up hotter than the
