@@ -55,5 +55,6 @@ export class SchedulerRpc implements OnApplicationBootstrap, OnApplicationShutdo
   onApplicationShutdown(): void {
     // Written directly (not through the level-filtered logger): the benchmark runs with LOG_LEVEL=warn.
     process.stdout.write(JSON.stringify({ time: new Date().toISOString(), level: 'info', service: 'scheduler', context: 'SchedulerRpc', msg: 'decision stats', ...this.stats.summary() }) + '\n');
+    this.stats.close();
   }
 }
