@@ -180,11 +180,6 @@ export class HostRepository {
     return rows.length > 0;
   }
 
-  async list(m: EntityManager): Promise<CachedHost[]> {
-    const rows = await rowsOf<HostRow>(m, `SELECT ${HOST_COLUMNS} FROM scheduler.hosts ORDER BY id`);
-    return rows.map(toView);
-  }
-
   /** At most `limit` hosts with an id after `afterId` (null: from the first), in id order: the full read in pages. */
   async listPage(m: EntityManager, afterId: string | null, limit: number): Promise<CachedHost[]> {
     const rows = afterId === null

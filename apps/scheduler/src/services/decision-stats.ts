@@ -1,5 +1,7 @@
 import { IntervalHistogram, monitorEventLoopDelay } from 'perf_hooks';
 
+const LOOP_RESOLUTION_MS = 10;
+
 /** A bounded sample of latencies (ms): reservoir sampling beyond `max` values. */
 class Sample {
   private values: number[] = [];
@@ -51,7 +53,7 @@ export class DecisionStats {
   private readonly warmAttempt = new Sample();
   private readonly committed = new Sample();
   private readonly warmCommitted = new Sample();
-  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loop: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private seen = 0;
   /** Time spent in named steps of a decision (batch: view, plan, claim, publish), each a sample of its own. */
   private readonly steps = new Map<string, Sample>();
@@ -91,7 +93,8 @@ export class DecisionStats {
   summary(): Summary {
     const warm = { warmup: this.warmup, count: this.warmAttempt.count, ...this.warmInReplica.quantiles(), attempt: this.warmAttempt.quantiles(), committed: this.warmCommitted.quantiles() };
     const steps = Object.fromEntries([...this.steps].map(([k, v]) => [k, v.quantiles()]));
-    const ms = (ns: number) => ns / 1e6;
+    // The histogram holds the intervals between its timer's runs: an on-time run is LOOP_RESOLUTION_MS.
+    const ms = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
     const h = this.loop;
     const eventLoopDelay = h.count ? { p50: ms(h.percentile(50)), p90: ms(h.percentile(90)), p99: ms(h.percentile(99)), max: ms(h.max) } : undefined;
     return {
